@@ -1,0 +1,115 @@
+//! Command-line definitions. Commands carry the names Magento engineers know from the DMT.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mage-migrate",
+    version,
+    about = "Moves a live Magento 1 store's data into Magento 2 and keeps it caught up until cutover.",
+    long_about = "Moves a live Magento 1 store's data into Magento 2 and keeps it caught up until \
+cutover. A drop-in for the Data Migration Tool's delta mode: it reads the DMT's own config.xml, \
+map.xml and deltalog.xml, and uses the same m2_cl_* deltalog tables and triggers in Magento 1.\n\n\
+Exit codes: 0 done (also after CTRL+C), 1 problems found (verify differences, skipped keys, failed \
+precheck), 2 bad usage or configuration, 3 a database cannot be reached or lacks a privilege, \
+4 a data error stopped the run, 130 stopped at once by a second CTRL+C."
+)]
+pub struct Cli {
+    /// More output: -v for debug, -vv for trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The DMT's config.xml (for example `etc/opensource-to-opensource/1.9.4.5/config.xml`).
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Path to the DMT config.xml.
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangeSource {
+    /// The m2_cl_* tables filled by the triggers, as the DMT reads them.
+    Deltalog,
+    /// The Magento 1 binary log, cross-checked against the deltalog.
+    Binlog,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy the bulk of the data from Magento 1 to Magento 2, installing the deltalog first.
+    ///
+    /// Runs the built-in steps of config.xml's <steps mode="data">: integrity check, deltalog
+    /// installation, then the copy of every mapped table through map.xml. Resumable; -r starts
+    /// over, as the DMT's does.
+    #[command(name = "migrate:data")]
+    MigrateData {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Start from the beginning: forget progress and empty the deltalog.
+        #[arg(short, long)]
+        reset: bool,
+        /// Leave a step to the DMT (repeatable); names the step's title in config.xml.
+        #[arg(long = "skip-step", value_name = "TITLE")]
+        skip_step: Vec<String>,
+    },
+
+    /// Keep Magento 2 caught up with every change made in Magento 1, until CTRL+C.
+    ///
+    /// Reads the changes the triggers recorded in the m2_cl_* tables (or, with --source=binlog,
+    /// the Magento 1 binlog) and applies them to Magento 2 through map.xml and the delta steps
+    /// of config.xml. A first CTRL+C stops gracefully; nothing acknowledged is ever unwritten.
+    #[command(name = "migrate:delta")]
+    MigrateDelta {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Accepted for compatibility; the DMT ignores it in delta mode too.
+        #[arg(short, long)]
+        reset: bool,
+        /// Where changes are read from.
+        #[arg(long, value_enum, default_value_t = ChangeSource::Deltalog)]
+        source: ChangeSource,
+    },
+
+    /// Install, inspect or remove the m2_cl_* deltalog tables and triggers in Magento 1.
+    #[command(subcommand)]
+    Deltalog(DeltalogCommand),
+
+    /// Check both databases before a run: reachability, privileges, deltalog, binlog settings.
+    Precheck(ConfigArg),
+
+    /// Compare Magento 2 with Magento 1 through the map, table by table, in chunks.
+    Verify(ConfigArg),
+
+    /// Measure delta throughput on a sandbox database and print rows per second.
+    Bench,
+
+    /// Run a whole migration on an embedded sandbox database: a live store, migrate:data,
+    /// migrate:delta and the cutover catch-up.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeltalogCommand {
+    /// Create the m2_cl_* tables and AFTER triggers for every table in deltalog.xml.
+    ///
+    /// Idempotent: a second install changes nothing and keeps pending rows. Triggers installed
+    /// by the DMT are upgraded; other modules' triggers are left alone.
+    Install {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print the DDL for a DBA instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Per table: installed or not, trigger state, pending and in-flight rows.
+    Status(ConfigArg),
+    /// Drop the m2_cl_* tables and our triggers; other triggers survive intact.
+    Remove(ConfigArg),
+}

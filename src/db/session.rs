@@ -1,0 +1,110 @@
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+
+use super::classify;
+use crate::config::DatabaseConfig;
+use crate::error::{DbErrorKind, Error, Result, Side};
+
+/// Connection options for one side. TLS (`ssl_ca`, `ssl_cert`, `ssl_key`) is refused with a
+/// clear message until it is built, rather than silently connecting in plain text.
+pub fn opts(side: Side, db: &DatabaseConfig) -> Result<Opts> {
+    if db.ssl_ca.is_some() || db.ssl_cert.is_some() || db.ssl_key.is_some() {
+        return Err(Error::not_available(format!(
+            "TLS for the {side} database (ssl_ca/ssl_cert/ssl_key in config.xml)"
+        )));
+    }
+    let mut builder = OptsBuilder::default()
+        .user(Some(db.user.clone()))
+        .db_name(Some(db.name.clone()))
+        // Without this mysql_async tries the unix socket after TCP and the server logs an
+        // access-denied line per connection for accounts bound to 127.0.0.1.
+        .prefer_socket(false);
+    if !db.password.is_empty() {
+        builder = builder.pass(Some(db.password.expose().to_string()));
+    }
+    builder = match db.socket() {
+        Some(socket) => builder.socket(Some(socket.to_string())),
+        None => builder
+            .ip_or_hostname(db.host.clone())
+            .tcp_port(db.port.unwrap_or(3306)),
+    };
+    Ok(builder.into())
+}
+
+/// The statements every session runs first. The DMT's stock `SET NAMES utf8;` would mangle
+/// 4-byte characters, so `utf8`/`utf8mb3` in a `SET NAMES` becomes utf8mb4 (noted in the log).
+/// Both sides run in UTC, since the binlog carries TIMESTAMP values as epoch seconds and both
+/// change sources must write identical rows.
+pub fn session_statements(side: Side, init_statements: &[String]) -> Vec<String> {
+    let mut out = vec![
+        "SET NAMES utf8mb4".to_string(),
+        "SET time_zone = '+00:00'".to_string(),
+    ];
+    for statement in init_statements {
+        let lower = statement.to_ascii_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        if words.len() >= 3
+            && words[0] == "set"
+            && words[1] == "names"
+            && matches!(words[2].trim_matches(|c| c == '\'' || c == '"'), "utf8" | "utf8mb3")
+        {
+            tracing::info!(
+                "{side}: init statement \"{statement}\" applied as SET NAMES utf8mb4, so 4-byte characters survive"
+            );
+            continue;
+        }
+        out.push(statement.clone());
+    }
+    out
+}
+
+/// Opens one connection and runs the session set-up.
+pub async fn connect(side: Side, db: &DatabaseConfig, init_statements: &[String]) -> Result<Conn> {
+    let target = db.describe();
+    let wrap = |e: mysql_async::Error, what: &str| {
+        let (code, kind) = classify(&e);
+        // Connecting failures are "cannot reach", whatever the driver calls them.
+        let kind = if what == "connect" && kind != DbErrorKind::Statement {
+            DbErrorKind::Access
+        } else {
+            kind
+        };
+        Error::Database {
+            side,
+            target: target.clone(),
+            message: format!("{what}: {e}"),
+            code,
+            kind,
+        }
+    };
+    let mut conn = Conn::new(opts(side, db)?)
+        .await
+        .map_err(|e| wrap(e, "connect"))?;
+    for statement in session_statements(side, init_statements) {
+        conn.query_drop(&statement)
+            .await
+            .map_err(|e| wrap(e, &format!("session set-up \"{statement}\"")))?;
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_set_names_becomes_utf8mb4() {
+        let s = session_statements(
+            Side::M1,
+            &["SET NAMES utf8".into(), "SET sql_mode = ''".into()],
+        );
+        assert_eq!(
+            s,
+            [
+                "SET NAMES utf8mb4",
+                "SET time_zone = '+00:00'",
+                "SET sql_mode = ''"
+            ]
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! mage-migrate: moves a live Magento 1 store's data into Magento 2 and keeps it caught up
+//! until cutover, as a drop-in for the Data Migration Tool's delta mode.
+//!
+//! The binary is a thin layer over [`run`]; everything else is usable as a library, so that an
+//! extension can register its own steps.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod setup;
+pub mod steps;
+pub mod transform;
+
+mod commands;
+
+pub use commands::run;
+pub use error::{Error, Result};
