@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod setup;
+pub mod sandbox;
 pub mod steps;
 pub mod transform;
 
