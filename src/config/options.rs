@@ -140,7 +140,10 @@ impl Options {
             element,
             format!(
                 "file {value} not found in the current directory, beside config.xml, or under the DMT root {}",
-                self.dmt_root.display()
+                self.dmt_root
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.dmt_root.clone())
+                    .display()
             ),
         ))
     }
