@@ -8,8 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod setup;
 pub mod sandbox;
+pub mod setup;
 pub mod steps;
 pub mod transform;
 

@@ -92,7 +92,10 @@ fn run(args: &[&str], cwd: &Path) -> Outcome {
 /// Runs `migrate:delta` on the given files and returns (exit code, stderr).
 fn delta_with(test: &str, config: &str, map: &str, deltalog: &str) -> (i32, String) {
     let path = dmt_root(test, config, map, deltalog);
-    let out = run(&["migrate:delta", "etc/config.xml"], path.parent().unwrap().parent().unwrap());
+    let out = run(
+        &["migrate:delta", "etc/config.xml"],
+        path.parent().unwrap().parent().unwrap(),
+    );
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     (out.code, out.stderr)
 }
@@ -103,7 +106,10 @@ fn missing_config_file() {
     let out = run(&["migrate:delta", "nope/config.xml"], &dir);
     assert_eq!(
         (out.code, out.stderr.as_str()),
-        (2, "error: nope/config.xml: cannot read the file: no such file\n")
+        (
+            2,
+            "error: nope/config.xml: cannot read the file: no such file\n"
+        )
     );
 }
 
@@ -116,7 +122,8 @@ fn unreadable_config_file() {
     let out = run(&["deltalog", "status", "config.xml"], &dir);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.starts_with("error: config.xml: cannot read the file: "),
+        out.stderr
+            .starts_with("error: config.xml: cannot read the file: "),
         "{}",
         out.stderr
     );
@@ -125,7 +132,10 @@ fn unreadable_config_file() {
 
 #[test]
 fn malformed_xml_names_line_and_column() {
-    let broken = CONFIG.replace("</step>\n    </steps>\n    <steps mode=\"delta\">", "</stepp>\n    </steps>\n    <steps mode=\"delta\">");
+    let broken = CONFIG.replace(
+        "</step>\n    </steps>\n    <steps mode=\"delta\">",
+        "</stepp>\n    </steps>\n    <steps mode=\"delta\">",
+    );
     let (code, err) = delta_with("malformed_xml", &broken, MAP, DELTALOG);
     assert_eq!(code, 2);
     assert!(
@@ -137,7 +147,12 @@ fn malformed_xml_names_line_and_column() {
 
 #[test]
 fn malformed_map_xml() {
-    let (code, err) = delta_with("malformed_map", CONFIG, "<map>\n  <source>\n</map>\n", DELTALOG);
+    let (code, err) = delta_with(
+        "malformed_map",
+        CONFIG,
+        "<map>\n  <source>\n</map>\n",
+        DELTALOG,
+    );
     assert_eq!(code, 2);
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("etc/map.xml:3:"), "{err}");
@@ -156,7 +171,10 @@ fn deltalog_document_without_key() {
 
 #[test]
 fn unknown_handler_class() {
-    let map = MAP.replace("\\Migration\\Handler\\Convert", "\\Vendor\\Handler\\Frobnicate");
+    let map = MAP.replace(
+        "\\Migration\\Handler\\Convert",
+        "\\Vendor\\Handler\\Frobnicate",
+    );
     let (code, err) = delta_with("unknown_handler", CONFIG, &map, DELTALOG);
     assert_eq!(
         (code, err.as_str()),
@@ -179,11 +197,17 @@ fn unknown_step_class_names_the_known_ones() {
 
 #[test]
 fn missing_required_attribute() {
-    let config = CONFIG.replace("host=\"127.0.0.1\" port=\"1\" name=\"magento2\"", "port=\"1\" name=\"magento2\"");
+    let config = CONFIG.replace(
+        "host=\"127.0.0.1\" port=\"1\" name=\"magento2\"",
+        "port=\"1\" name=\"magento2\"",
+    );
     let (code, err) = delta_with("missing_attribute", &config, MAP, DELTALOG);
     assert_eq!(
         (code, err.as_str()),
-        (2, "error: etc/config.xml:19:9: <database>: required attribute host is missing\n")
+        (
+            2,
+            "error: etc/config.xml:19:9: <database>: required attribute host is missing\n"
+        )
     );
 }
 
@@ -193,7 +217,10 @@ fn step_without_title() {
     let (code, err) = delta_with("step_without_title", &config, MAP, DELTALOG);
     assert_eq!(
         (code, err.as_str()),
-        (2, "error: etc/config.xml:4:9: <step>: required attribute title is missing\n")
+        (
+            2,
+            "error: etc/config.xml:4:9: <step>: required attribute title is missing\n"
+        )
     );
 }
 
@@ -226,7 +253,14 @@ fn files_resolve_beside_config_xml_from_any_directory() {
     // The files were all found and read: what is left is the honest answer.
     assert_eq!(
         (out.code, out.stderr.as_str()),
-        (2, concat!("error: migrate:delta is not available yet in mage-migrate ", env!("CARGO_PKG_VERSION"), "\n"))
+        (
+            2,
+            concat!(
+                "error: migrate:delta is not available yet in mage-migrate ",
+                env!("CARGO_PKG_VERSION"),
+                "\n"
+            )
+        )
     );
 }
 
@@ -236,9 +270,18 @@ fn commands_not_built_yet_say_so() {
     let root = path.parent().unwrap().parent().unwrap();
     for (args, name) in [
         (vec!["migrate:data", "etc/config.xml"], "migrate:data"),
-        (vec!["deltalog", "install", "etc/config.xml"], "deltalog install"),
-        (vec!["deltalog", "status", "etc/config.xml"], "deltalog status"),
-        (vec!["deltalog", "remove", "etc/config.xml"], "deltalog remove"),
+        (
+            vec!["deltalog", "install", "etc/config.xml"],
+            "deltalog install",
+        ),
+        (
+            vec!["deltalog", "status", "etc/config.xml"],
+            "deltalog status",
+        ),
+        (
+            vec!["deltalog", "remove", "etc/config.xml"],
+            "deltalog remove",
+        ),
         (vec!["precheck", "etc/config.xml"], "precheck"),
         (vec!["verify", "etc/config.xml"], "verify"),
         (vec!["bench"], "bench"),
@@ -278,7 +321,11 @@ fn every_command_has_help() {
     ] {
         let out = run(&args, &dir);
         assert_eq!(out.code, 0, "{args:?}");
-        assert!(out.stdout.contains("Usage: mage-migrate"), "{args:?}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("Usage: mage-migrate"),
+            "{args:?}: {}",
+            out.stdout
+        );
     }
     let out = run(&["--help"], &dir);
     assert!(out.stdout.contains("migrate:delta"));

@@ -19,7 +19,13 @@ async fn shared_server_logs_row_events_with_full_images() {
         .unwrap();
     assert_eq!(
         row,
-        (1, "ROW".into(), "FULL".into(), 64 * 1024 * 1024, "NO_LOG".into()),
+        (
+            1,
+            "ROW".into(),
+            "FULL".into(),
+            64 * 1024 * 1024,
+            "NO_LOG".into()
+        ),
         "log_bin, format, image, max_allowed_packet, default row metadata"
     );
 }

@@ -191,10 +191,7 @@ impl Groups {
 
 /// Splits `a,b` into key columns; `None` when there is no usable key.
 fn parse_key(key: Option<&str>) -> Option<Vec<String>> {
-    let parts: Vec<String> = key?
-        .split(',')
-        .map(|k| k.trim().to_string())
-        .collect();
+    let parts: Vec<String> = key?.split(',').map(|k| k.trim().to_string()).collect();
     if parts.iter().any(String::is_empty) {
         return None;
     }
@@ -239,7 +236,9 @@ mod tests {
 
     #[test]
     fn empty_key_part_is_rejected() {
-        let g = groups(r#"<groups><group name="x"><document key="a,">t</document></group></groups>"#).unwrap();
+        let g =
+            groups(r#"<groups><group name="x"><document key="a,">t</document></group></groups>"#)
+                .unwrap();
         assert!(g.deltalog_tables().is_err());
     }
 
@@ -248,7 +247,10 @@ mod tests {
         let err = groups("<groups>\n<group name=\"a\"/>\n<group name=\"a\"/></groups>")
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "g.xml:3:1: <group>: group \"a\" is defined twice (first at line 2)");
+        assert_eq!(
+            err,
+            "g.xml:3:1: <group>: group \"a\" is defined twice (first at line 2)"
+        );
     }
 
     #[test]

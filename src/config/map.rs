@@ -353,7 +353,10 @@ impl MapRules {
         let rules = self.side(side);
         let full = format!("{document}.{field}");
         rules.ignored_fields.contains(&full)
-            || rules.field_wildcards.iter().any(|w| wildcard_matches(w, &full))
+            || rules
+                .field_wildcards
+                .iter()
+                .any(|w| wildcard_matches(w, &full))
     }
 
     /// Only relaxes the integrity check's type comparison; the data is still copied.
@@ -500,24 +503,59 @@ mod tests {
     #[test]
     fn documents_map_both_ways_and_wildcards_ignore() {
         let m = rules(MAP).unwrap();
-        assert_eq!(m.document_map("sales_flat_order", Side::Source).as_deref(), Some("sales_order"));
-        assert_eq!(m.document_map("sales_order", Side::Destination).as_deref(), Some("sales_flat_order"));
-        assert_eq!(m.document_map("review", Side::Source).as_deref(), Some("review"));
+        assert_eq!(
+            m.document_map("sales_flat_order", Side::Source).as_deref(),
+            Some("sales_order")
+        );
+        assert_eq!(
+            m.document_map("sales_order", Side::Destination).as_deref(),
+            Some("sales_flat_order")
+        );
+        assert_eq!(
+            m.document_map("review", Side::Source).as_deref(),
+            Some("review")
+        );
         assert_eq!(m.document_map("m2_cl_sales_flat_order", Side::Source), None);
         assert_eq!(m.document_map("sales_flat_order_grid", Side::Source), None);
         assert_eq!(m.document_map("sales_order_grid", Side::Destination), None);
-        assert!(!m.is_document_ignored("xm2_cl_a", Side::Source), "anchored at the start");
+        assert!(
+            !m.is_document_ignored("xm2_cl_a", Side::Source),
+            "anchored at the start"
+        );
     }
 
     #[test]
     fn fields_map_ignore_and_report_ambiguity() {
         let m = rules(MAP).unwrap();
         let f = |d, f, s| m.field_map(d, f, s).map_err(|e| e.to_string());
-        assert_eq!(f("sales_flat_order", "hidden_tax_amount", Side::Source), Ok(Some("discount_tax_compensation_amount".into())));
-        assert_eq!(f("sales_order", "discount_tax_compensation_amount", Side::Destination), Ok(Some("hidden_tax_amount".into())));
-        assert_eq!(f("sales_flat_order", "grand_total", Side::Source), Ok(Some("grand_total".into())));
-        assert_eq!(f("sales_flat_order", "paypal_ipn_customer_notified", Side::Source), Ok(None));
-        assert_eq!(f("sales_flat_order", "mailchimp_flag", Side::Source), Ok(None));
+        assert_eq!(
+            f("sales_flat_order", "hidden_tax_amount", Side::Source),
+            Ok(Some("discount_tax_compensation_amount".into()))
+        );
+        assert_eq!(
+            f(
+                "sales_order",
+                "discount_tax_compensation_amount",
+                Side::Destination
+            ),
+            Ok(Some("hidden_tax_amount".into()))
+        );
+        assert_eq!(
+            f("sales_flat_order", "grand_total", Side::Source),
+            Ok(Some("grand_total".into()))
+        );
+        assert_eq!(
+            f(
+                "sales_flat_order",
+                "paypal_ipn_customer_notified",
+                Side::Source
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            f("sales_flat_order", "mailchimp_flag", Side::Source),
+            Ok(None)
+        );
         assert_eq!(
             f("sales_flat_order", "bad", Side::Source),
             Err("map.xml: Field has ambiguous configuration: sales_order.send_email".into())
@@ -543,7 +581,10 @@ mod tests {
         let err = rules("<map><source><field_rules>\n<transform><field>a.b</field>\n<handler class=\"Vendor\\Nope\"/></transform></field_rules></source><destination/></map>")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("map.xml:3:1: <handler>: unknown handler class Vendor\\Nope"), "{err}");
+        assert!(
+            err.starts_with("map.xml:3:1: <handler>: unknown handler class Vendor\\Nope"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -551,13 +592,19 @@ mod tests {
         let err = rules("<map><source><field_rules><ignore><field>nodot</field></ignore></field_rules></source><destination/></map>")
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "map.xml:1:35: <field>: \"nodot\" is not of the form document.field");
+        assert_eq!(
+            err,
+            "map.xml:1:35: <field>: \"nodot\" is not of the form document.field"
+        );
     }
 
     #[test]
     fn missing_destination() {
         let err = rules("<map><source/></map>").unwrap_err().to_string();
-        assert_eq!(err, "map.xml:1:1: <map>: the <destination> element is missing");
+        assert_eq!(
+            err,
+            "map.xml:1:1: <map>: the <destination> element is missing"
+        );
     }
 
     #[test]

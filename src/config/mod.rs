@@ -255,7 +255,11 @@ fn required_attribute<'a>(
     }
 }
 
-fn parse_steps(path: &Path, steps: &Element, list: &mut Vec<StepConfig>) -> Result<(), ConfigError> {
+fn parse_steps(
+    path: &Path,
+    steps: &Element,
+    list: &mut Vec<StepConfig>,
+) -> Result<(), ConfigError> {
     for step in &steps.children {
         if step.name != "step" {
             return Err(ConfigError::element(
@@ -315,9 +319,9 @@ fn parse_steps(path: &Path, steps: &Element, list: &mut Vec<StepConfig>) -> Resu
 }
 
 fn database(path: &Path, root: &Element, side: &str) -> Result<DatabaseConfig, ConfigError> {
-    let holder = root
-        .child(side)
-        .ok_or_else(|| ConfigError::element(path, root, format!("the <{side}> element is missing")))?;
+    let holder = root.child(side).ok_or_else(|| {
+        ConfigError::element(path, root, format!("the <{side}> element is missing"))
+    })?;
     let mut databases = holder.children_named("database");
     let db = databases.next().ok_or_else(|| {
         ConfigError::element(path, holder, "needs exactly one <database …/> element")
@@ -335,7 +339,11 @@ fn database(path: &Path, root: &Element, side: &str) -> Result<DatabaseConfig, C
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    let port = match db.attribute("port").map(str::trim).filter(|p| !p.is_empty()) {
+    let port = match db
+        .attribute("port")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         None => None,
         Some(p) => Some(p.parse::<u16>().map_err(|_| {
             ConfigError::element(path, db, format!("port \"{p}\" is not a TCP port number"))

@@ -36,7 +36,8 @@ impl Options {
     /// An option's value as the DMT sees it: the element's text content, trimmed; an empty
     /// element gives `""`.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.element(name).map(|e| text_content(e).trim().to_string())
+        self.element(name)
+            .map(|e| text_content(e).trim().to_string())
     }
 
     /// Every option name, in document order (for `--help`-style listings and diagnostics).

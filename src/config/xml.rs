@@ -91,16 +91,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Element, ConfigError> {
             .map_err(|e| malformed(reader.error_position() as usize, e.to_string()))?;
         match event {
             Event::Start(tag) => {
-                let element = open_element(&tag, start, &lines)
-                    .map_err(|m| malformed(start, m))?;
+                let element = open_element(&tag, start, &lines).map_err(|m| malformed(start, m))?;
                 if root.is_some() && stack.is_empty() {
                     return Err(malformed(start, "more than one root element".into()));
                 }
                 stack.push(element);
             }
             Event::Empty(tag) => {
-                let element = open_element(&tag, start, &lines)
-                    .map_err(|m| malformed(start, m))?;
+                let element = open_element(&tag, start, &lines).map_err(|m| malformed(start, m))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
                     None if root.is_none() => root = Some(element),
@@ -117,9 +115,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Element, ConfigError> {
                 }
             }
             Event::Text(text) => {
-                let decoded = text
-                    .decode()
-                    .map_err(|e| malformed(start, e.to_string()))?;
+                let decoded = text.decode().map_err(|e| malformed(start, e.to_string()))?;
                 let unescaped = quick_xml::escape::unescape(&decoded)
                     .map_err(|e| malformed(start, e.to_string()))?;
                 match stack.last_mut() {

@@ -46,7 +46,10 @@ pub fn session_statements(side: Side, init_statements: &[String]) -> Vec<String>
         if words.len() >= 3
             && words[0] == "set"
             && words[1] == "names"
-            && matches!(words[2].trim_matches(|c| c == '\'' || c == '"'), "utf8" | "utf8mb3")
+            && matches!(
+                words[2].trim_matches(|c| c == '\'' || c == '"'),
+                "utf8" | "utf8mb3"
+            )
         {
             tracing::info!(
                 "{side}: init statement \"{statement}\" applied as SET NAMES utf8mb4, so 4-byte characters survive"

@@ -17,7 +17,8 @@ pub async fn create_database(
     scripts: &[&str],
 ) -> Result<(), mysql_async::Error> {
     let db = quote_ident(name);
-    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}")).await?;
+    conn.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+        .await?;
     conn.query_drop(format!(
         "CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
     ))

@@ -63,7 +63,9 @@ fn find_binary(name: &str) -> Option<PathBuf> {
 
 fn running_as_root() -> bool {
     // /proc/self is owned by the effective user of the process.
-    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// Children are spawned from one thread that lives as long as the process: the parent-death
@@ -157,7 +159,10 @@ fn sweep_stale(base: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix("server-").and_then(|r| r.split('-').next()) else {
+        let Some(pid) = name
+            .strip_prefix("server-")
+            .and_then(|r| r.split('-').next())
+        else {
             continue;
         };
         if !Path::new("/proc").join(pid).exists() {

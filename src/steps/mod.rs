@@ -72,10 +72,26 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
         ("customer", "Customer\\Data", &[Data]),
         ("customer", "Customer\\Volume", &[Volume]),
         ("customer", "Customer\\Delta", &[Delta]),
-        ("custom_customer_attributes", "CustomCustomerAttributes\\Integrity", &[Integrity]),
-        ("custom_customer_attributes", "CustomCustomerAttributes\\Data", &[Data]),
-        ("custom_customer_attributes", "CustomCustomerAttributes\\Volume", &[Volume]),
-        ("custom_customer_attributes", "CustomCustomerAttributes\\Delta", &[Delta]),
+        (
+            "custom_customer_attributes",
+            "CustomCustomerAttributes\\Integrity",
+            &[Integrity],
+        ),
+        (
+            "custom_customer_attributes",
+            "CustomCustomerAttributes\\Data",
+            &[Data],
+        ),
+        (
+            "custom_customer_attributes",
+            "CustomCustomerAttributes\\Volume",
+            &[Volume],
+        ),
+        (
+            "custom_customer_attributes",
+            "CustomCustomerAttributes\\Delta",
+            &[Delta],
+        ),
         ("map", "Map\\Integrity", &[Integrity]),
         ("map", "Map\\Data", &[Data]),
         ("map", "Map\\Volume", &[Volume]),
@@ -83,9 +99,17 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
         ("url_rewrite", "UrlRewrite\\Version191to2000", IDV),
         ("url_rewrite", "UrlRewrite\\Version191to2000Delta", &[Delta]),
         ("url_rewrite", "UrlRewrite\\Version11300to2000", IDV),
-        ("url_rewrite", "UrlRewrite\\Version11300to2000Delta", &[Delta]),
+        (
+            "url_rewrite",
+            "UrlRewrite\\Version11300to2000Delta",
+            &[Delta],
+        ),
         ("url_rewrite", "UrlRewrite\\Version11410to2000", IDV),
-        ("url_rewrite", "UrlRewrite\\Version11410to2000Delta", &[Delta]),
+        (
+            "url_rewrite",
+            "UrlRewrite\\Version11410to2000Delta",
+            &[Delta],
+        ),
         ("log", "Log\\Integrity", &[Integrity]),
         ("log", "Log\\Data", &[Data]),
         ("log", "Log\\Volume", &[Volume]),
@@ -93,9 +117,17 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
         ("ratings", "Ratings\\Integrity", &[Integrity]),
         ("ratings", "Ratings\\Data", &[Data]),
         ("ratings", "Ratings\\Volume", &[Volume]),
-        ("configurable_prices", "ConfigurablePrices\\Integrity", &[Integrity]),
+        (
+            "configurable_prices",
+            "ConfigurablePrices\\Integrity",
+            &[Integrity],
+        ),
         ("configurable_prices", "ConfigurablePrices\\Data", &[Data]),
-        ("configurable_prices", "ConfigurablePrices\\Volume", &[Volume]),
+        (
+            "configurable_prices",
+            "ConfigurablePrices\\Volume",
+            &[Volume],
+        ),
         ("configurable_prices", "ConfigurablePrices\\Delta", &[Delta]),
         ("order_grids", "OrderGrids\\Integrity", &[Integrity]),
         ("order_grids", "OrderGrids\\Data", &[Data]),
@@ -121,9 +153,17 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
         ("sales_order", "SalesOrder\\Data", &[Data]),
         ("sales_order", "SalesOrder\\Volume", &[Volume]),
         ("sales_order", "SalesOrder\\Delta", &[Delta]),
-        ("visual_merchandiser", "VisualMerchandiser\\Integrity", &[Integrity]),
+        (
+            "visual_merchandiser",
+            "VisualMerchandiser\\Integrity",
+            &[Integrity],
+        ),
         ("visual_merchandiser", "VisualMerchandiser\\Data", &[Data]),
-        ("visual_merchandiser", "VisualMerchandiser\\Volume", &[Volume]),
+        (
+            "visual_merchandiser",
+            "VisualMerchandiser\\Volume",
+            &[Volume],
+        ),
         ("post_processing", "PostProcessing\\Data", &[Data]),
     ]
 };
@@ -152,7 +192,8 @@ impl StepRegistry {
     /// Registers (or replaces) a class name, e.g. an extension's `Vendor\GreatBlog\Step\Delta`.
     pub fn register(&mut self, class: StepClass) {
         let name = class.class.trim_start_matches('\\').to_string();
-        self.classes.retain(|c| !c.class.eq_ignore_ascii_case(&name));
+        self.classes
+            .retain(|c| !c.class.eq_ignore_ascii_case(&name));
         self.classes.push(StepClass {
             class: name,
             ..class
@@ -205,10 +246,15 @@ mod tests {
     #[test]
     fn resolves_dmt_classes() {
         let r = StepRegistry::builtin();
-        let c = r.resolve(&class(Stage::Delta, "Migration\\Step\\Map\\Delta")).unwrap();
+        let c = r
+            .resolve(&class(Stage::Delta, "Migration\\Step\\Map\\Delta"))
+            .unwrap();
         assert_eq!(c.step, "map");
         let c = r
-            .resolve(&class(Stage::Volume, "\\migration\\step\\urlrewrite\\version191to2000"))
+            .resolve(&class(
+                Stage::Volume,
+                "\\migration\\step\\urlrewrite\\version191to2000",
+            ))
             .unwrap();
         assert_eq!(c.step, "url_rewrite");
     }
@@ -228,8 +274,12 @@ mod tests {
     #[test]
     fn class_in_the_wrong_stage() {
         let r = StepRegistry::builtin();
-        let e = r.resolve(&class(Stage::Delta, "Migration\\Step\\Map\\Data")).unwrap_err();
-        assert!(e.to_string().starts_with("Migration\\Step\\Map\\Data is not a delta class; known delta classes: "));
+        let e = r
+            .resolve(&class(Stage::Delta, "Migration\\Step\\Map\\Data"))
+            .unwrap_err();
+        assert!(e
+            .to_string()
+            .starts_with("Migration\\Step\\Map\\Data is not a delta class; known delta classes: "));
     }
 
     #[test]
@@ -241,7 +291,9 @@ mod tests {
             stages: vec![Stage::Delta],
             availability: Availability::Built,
         });
-        let c = r.resolve(&class(Stage::Delta, "Vendor\\GreatBlog\\Delta")).unwrap();
+        let c = r
+            .resolve(&class(Stage::Delta, "Vendor\\GreatBlog\\Delta"))
+            .unwrap();
         assert_eq!(c.step, "greatblog");
     }
 }

@@ -76,7 +76,9 @@ mod tests {
 
     #[test]
     fn knows_dmt_handlers_case_insensitively() {
-        assert!(is_known("\\Migration\\Handler\\SerializeToJson\\ItemOption"));
+        assert!(is_known(
+            "\\Migration\\Handler\\SerializeToJson\\ItemOption"
+        ));
         assert!(is_known("migration\\handler\\setvalue"));
         assert!(!is_known("Migration\\Handler\\Nope"));
         assert!(!is_known("Vendor\\Handler\\SetValue"));

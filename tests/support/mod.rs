@@ -35,7 +35,9 @@ pub fn own_server(extra_args: &[&str]) -> Server {
 pub async fn root_conn(server: &Server) -> Conn {
     let opts = mage_migrate::db::opts(mage_migrate::error::Side::M1, &server.database("mysql"))
         .expect("options");
-    Conn::new(opts).await.expect("connecting to the test server")
+    Conn::new(opts)
+        .await
+        .expect("connecting to the test server")
 }
 
 /// A Magento 1 and a Magento 2 database for one test.
