@@ -10,6 +10,15 @@ use mysql_async::Conn;
 
 use crate::db::quote_ident;
 
+/// The Magento 1.9 schema subset written for this project (`fixtures/schema/m1.sql`).
+pub const M1_SCHEMA: &str = include_str!("../../fixtures/schema/m1.sql");
+/// Its reference rows: websites, stores, EAV types and attributes, ratings.
+pub const M1_BASE: &str = include_str!("../../fixtures/schema/m1-base.sql");
+/// The Magento 2.4 counterpart (`fixtures/schema/m2.sql`).
+pub const M2_SCHEMA: &str = include_str!("../../fixtures/schema/m2.sql");
+/// Its reference rows.
+pub const M2_BASE: &str = include_str!("../../fixtures/schema/m2-base.sql");
+
 /// Creates (or empties and re-creates) a database and loads SQL scripts into it.
 pub async fn create_database(
     conn: &mut Conn,
