@@ -1,7 +1,11 @@
 //! What each command does. Commands not built yet check their configuration, then say so.
 
+use std::io::Write;
+
 use crate::cli::{Command, DeltalogCommand};
-use crate::error::{Error, Result};
+use crate::db;
+use crate::deltalog::{self, InstallOptions, TriggerStatus};
+use crate::error::{Error, Result, Side};
 use crate::setup::Setup;
 
 /// Runs one parsed command. `Ok(code)` is the exit code of a run that worked (0, or 1 when it
@@ -16,15 +20,7 @@ pub fn run(command: Command) -> Result<i32> {
             Setup::load(&config.config)?;
             Err(Error::not_available("migrate:delta"))
         }
-        Command::Deltalog(sub) => {
-            let (name, config) = match &sub {
-                DeltalogCommand::Install { config, .. } => ("deltalog install", config),
-                DeltalogCommand::Status(config) => ("deltalog status", config),
-                DeltalogCommand::Remove(config) => ("deltalog remove", config),
-            };
-            Setup::load(&config.config)?;
-            Err(Error::not_available(name))
-        }
+        Command::Deltalog(sub) => deltalog_command(sub),
         Command::Precheck(config) => {
             Setup::load(&config.config)?;
             Err(Error::not_available("precheck"))
@@ -36,4 +32,160 @@ pub fn run(command: Command) -> Result<i32> {
         Command::Bench => Err(Error::not_available("bench")),
         Command::Demo => Err(Error::not_available("demo")),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+fn deltalog_command(sub: DeltalogCommand) -> Result<i32> {
+    let (config, dry_run) = match &sub {
+        DeltalogCommand::Install { config, dry_run } => (config, *dry_run),
+        DeltalogCommand::Status(config) => (config, false),
+        DeltalogCommand::Remove(config) => (config, false),
+    };
+    let setup = Setup::load(&config.config)?;
+    let source = &setup.config.source;
+    let target = source.describe();
+    runtime()?.block_on(async {
+        let mut conn = db::connect(
+            Side::M1,
+            source,
+            &setup.config.options.init_statements_source(),
+        )
+        .await?;
+        let options = InstallOptions {
+            dry_run,
+            ..InstallOptions::default()
+        };
+        let result = match sub {
+            DeltalogCommand::Install { .. } => install(&mut conn, &setup, &options, &target).await,
+            DeltalogCommand::Status(_) => status(&mut conn, &setup).await,
+            DeltalogCommand::Remove(_) => remove(&mut conn, &setup, &options).await,
+        };
+        let _ = conn.disconnect().await;
+        result.map_err(|e| e.with_target(&target))
+    })
+}
+
+async fn install(
+    conn: &mut mysql_async::Conn,
+    setup: &Setup,
+    options: &InstallOptions,
+    target: &str,
+) -> Result<i32> {
+    use deltalog::install::Change;
+    let report = deltalog::install(conn, setup, options).await?;
+    if report.installed != report.expected {
+        // The DMT's own warning, word for word.
+        tracing::warn!(
+            "Some of the delta log tables were not created. Expected:{}. Actual:{}",
+            report.expected,
+            report.installed
+        );
+        tracing::debug!("not in M1: {}", report.missing_in_m1.join(", "));
+    }
+    let mut out = std::io::stdout().lock();
+    if options.dry_run {
+        let _ = write!(out, "{}", report.script(&setup.config.source.name));
+        return Ok(0);
+    }
+    if report.planned.is_empty() {
+        let _ = writeln!(
+            out,
+            "deltalog install: nothing to change; {} tables of {} in {target} are installed as wanted",
+            report.installed, report.expected
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "deltalog install: {} of {} tables of deltalog.xml are in {target}: {} deltalog tables created, {} key columns re-typed, {} triggers created, {} DMT triggers upgraded, {} merged into existing triggers",
+            report.installed,
+            report.expected,
+            report.count(Change::CreateTable),
+            report.count(Change::RetypeKey),
+            report.count(Change::CreateTrigger),
+            report.count(Change::UpgradeTrigger),
+            report.count(Change::MergeTrigger),
+        );
+    }
+    Ok(0)
+}
+
+async fn status(conn: &mut mysql_async::Conn, setup: &Setup) -> Result<i32> {
+    let rows = deltalog::status(conn, setup).await?;
+    let mut out = std::io::stdout().lock();
+    let width = rows.iter().map(|r| r.table.len()).max().unwrap_or(5).max(5);
+    let _ = writeln!(
+        out,
+        "{:width$}  {:<26}  {:>9}  {:>9}  {:>9}",
+        "table", "triggers insert/update/delete", "pending", "in flight", "processed"
+    );
+    for row in &rows {
+        let state = if !row.source_exists {
+            "not in M1".to_string()
+        } else if !row.installed {
+            "not installed".to_string()
+        } else {
+            row.triggers
+                .iter()
+                .map(|(_, s)| match s {
+                    TriggerStatus::Ours(_) => "ours",
+                    TriggerStatus::DmtWithoutReset(_) => "dmt-no-reset",
+                    TriggerStatus::Missing => "missing",
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        if row.installed {
+            let _ = writeln!(
+                out,
+                "{:width$}  {:<26}  {:>9}  {:>9}  {:>9}",
+                row.table, state, row.pending, row.in_flight, row.processed
+            );
+        } else {
+            let _ = writeln!(out, "{:width$}  {state}", row.table);
+        }
+    }
+    let in_m1 = rows.iter().filter(|r| r.source_exists).count();
+    let complete = rows.iter().filter(|r| r.complete()).count();
+    let upgradable = rows
+        .iter()
+        .filter(|r| {
+            r.triggers
+                .iter()
+                .any(|(_, s)| matches!(s, TriggerStatus::DmtWithoutReset(_)))
+        })
+        .count();
+    let _ = writeln!(
+        out,
+        "{complete} of {in_m1} tables in M1 have a complete deltalog; {} pending rows in all",
+        rows.iter().map(|r| r.pending).sum::<u64>()
+    );
+    if upgradable > 0 {
+        let _ = writeln!(
+            out,
+            "{upgradable} tables have DMT triggers without the reset of `processed` (changes can be lost): run `mage-migrate deltalog install` to upgrade them"
+        );
+    }
+    Ok(0)
+}
+
+async fn remove(
+    conn: &mut mysql_async::Conn,
+    setup: &Setup,
+    options: &InstallOptions,
+) -> Result<i32> {
+    use deltalog::install::Change;
+    let report = deltalog::remove(conn, setup, options).await?;
+    println!(
+        "deltalog remove: {} deltalog tables dropped, {} triggers dropped, {} other triggers restored without the deltalog statement",
+        report.count(Change::DropTable),
+        report.count(Change::DropTrigger),
+        report.count(Change::RestoreTrigger),
+    );
+    Ok(0)
 }

@@ -91,6 +91,16 @@ impl Error {
         }
     }
 
+    /// Names the database in an error raised where only the side was known.
+    pub fn with_target(mut self, described: &str) -> Self {
+        if let Error::Database { target, .. } = &mut self {
+            if target.is_empty() {
+                *target = described.to_string();
+            }
+        }
+        self
+    }
+
     pub fn not_available(what: impl Into<String>) -> Self {
         Error::NotAvailable { what: what.into() }
     }

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod deltalog;
 pub mod error;
 pub mod sandbox;
 pub mod setup;

@@ -83,3 +83,54 @@ pub fn scratch_dir(test: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
     dir
 }
+
+/// The fixture DMT tree (`fixtures/dmt/etc/opensource-to-opensource`).
+pub fn fixture_etc() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/dmt/etc/opensource-to-opensource")
+}
+
+/// Writes a config.xml for a test's databases into its scratch directory: the fixture's steps
+/// and options, with the map and groups files by absolute path. `deltalog` replaces the
+/// fixture deltalog.xml when given.
+pub fn write_config(test: &str, dbs: &TestDatabases, deltalog: Option<&str>) -> PathBuf {
+    let dir = scratch_dir(test);
+    let etc = fixture_etc();
+    let stock = std::fs::read_to_string(etc.join("1.9.4.5/config.xml.dist")).unwrap();
+    let database = |db: &DatabaseConfig| {
+        format!(
+            "<database host=\"{}\" port=\"{}\" name=\"{}\" user=\"{}\" />",
+            db.host,
+            db.port.unwrap_or(3306),
+            db.name,
+            db.user
+        )
+    };
+    let mut config = stock
+        .replace(
+            "<database host=\"localhost\" name=\"magento1\" user=\"root\" />",
+            &database(&dbs.m1),
+        )
+        .replace(
+            "<database host=\"localhost\" name=\"magento2\" user=\"root\" />",
+            &database(&dbs.m2),
+        )
+        .replace(
+            ">etc/opensource-to-opensource/",
+            &format!(">{}/", etc.display()),
+        );
+    assert!(
+        config.contains(&dbs.m1.name),
+        "the fixture config's <source> changed"
+    );
+    if let Some(xml) = deltalog {
+        let path = dir.join("deltalog.xml");
+        std::fs::write(&path, xml).unwrap();
+        config = config.replace(
+            &format!("{}/deltalog.xml.dist", etc.display()),
+            &path.display().to_string(),
+        );
+    }
+    let path = dir.join("config.xml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
