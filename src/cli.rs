@@ -58,6 +58,13 @@ pub enum Command {
         /// Leave a step to the DMT (repeatable); names the step's title in config.xml.
         #[arg(long = "skip-step", value_name = "TITLE")]
         skip_step: Vec<String>,
+        /// Tables copied at the same time.
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        parallel: usize,
+        /// Read at most this many rows per second from Magento 1 (all tables together), so a
+        /// live store is not slowed down. Unlimited when not given.
+        #[arg(long, value_name = "ROWS")]
+        max_rows_per_second: Option<u64>,
     },
 
     /// Keep Magento 2 caught up with every change made in Magento 1, until CTRL+C.

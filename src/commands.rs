@@ -1,6 +1,6 @@
 //! What each command does. Commands not built yet check their configuration, then say so.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::cli::{Command, DeltalogCommand};
 use crate::db;
@@ -12,9 +12,22 @@ use crate::setup::Setup;
 /// found problems); errors carry their own exit code.
 pub fn run(command: Command) -> Result<i32> {
     match command {
-        Command::MigrateData { config, .. } => {
-            Setup::load(&config.config)?;
-            Err(Error::not_available("migrate:data"))
+        Command::MigrateData {
+            config,
+            reset,
+            skip_step,
+            parallel,
+            max_rows_per_second,
+        } => {
+            let setup = Setup::load(&config.config)?;
+            let options = crate::migrate_data::DataOptions {
+                reset,
+                skip_steps: skip_step,
+                parallel_tables: parallel,
+                max_rows_per_second,
+                progress_bars: std::io::stderr().is_terminal(),
+            };
+            migrate_data(&setup, &options)
         }
         Command::MigrateDelta { config, .. } => {
             Setup::load(&config.config)?;
@@ -187,5 +200,40 @@ async fn remove(
         report.count(Change::DropTrigger),
         report.count(Change::RestoreTrigger),
     );
+    Ok(0)
+}
+
+fn migrate_data(setup: &Setup, options: &crate::migrate_data::DataOptions) -> Result<i32> {
+    let report = runtime()?.block_on(crate::migrate_data::run(setup, options))?;
+    let seconds = report.elapsed.as_secs_f64();
+    let rows_in_m2: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "migrate:data: {} tables, {} rows in Magento 2; {} rows copied by this run in {:.1} s ({:.0} rows/s)",
+        report.tables.len(),
+        rows_in_m2,
+        report.rows_copied,
+        seconds,
+        report.rows_copied as f64 / seconds.max(0.001)
+    );
+    match (&report.binlog_start, report.binlog_recorded_now) {
+        (Some(start), true) => println!(
+            "M1 binlog position recorded for --source=binlog: {}:{} (GTID {})",
+            start.file,
+            start.position,
+            if start.gtid.is_empty() {
+                "none"
+            } else {
+                &start.gtid
+            }
+        ),
+        (Some(start), false) => println!(
+            "M1 binlog position kept from the first run: {}:{}",
+            start.file, start.position
+        ),
+        (None, _) => println!("M1 binary logging is off: no binlog position recorded"),
+    }
+    if !report.skipped_steps.is_empty() {
+        println!("left to the DMT: {}", report.skipped_steps.join(", "));
+    }
     Ok(0)
 }

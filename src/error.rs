@@ -47,6 +47,10 @@ pub enum Error {
         kind: DbErrorKind,
     },
 
+    /// The integrity check found tables or fields map.xml does not account for.
+    #[error("integrity check failed; map.xml does not account for:\n  {}", .0.join("\n  "))]
+    Integrity(Vec<String>),
+
     /// A row that cannot be written as it is: names table, key and column.
     #[error("{table} {key}: {message}")]
     Data {
@@ -87,6 +91,7 @@ impl Error {
                 kind: DbErrorKind::Access | DbErrorKind::Transient,
                 ..
             } => 3,
+            Error::Integrity(_) => 1,
             Error::Database { .. } | Error::Data { .. } => 4,
         }
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod deltalog;
 pub mod error;
+pub mod migrate_data;
 pub mod sandbox;
 pub mod setup;
 pub mod steps;

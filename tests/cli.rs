@@ -269,7 +269,6 @@ fn commands_not_built_yet_say_so() {
     let path = dmt_root("not_built", CONFIG, MAP, DELTALOG);
     let root = path.parent().unwrap().parent().unwrap();
     for (args, name) in [
-        (vec!["migrate:data", "etc/config.xml"], "migrate:data"),
         (vec!["precheck", "etc/config.xml"], "precheck"),
         (vec!["verify", "etc/config.xml"], "verify"),
         (vec!["bench"], "bench"),

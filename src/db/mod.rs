@@ -1,8 +1,9 @@
 //! MySQL/MariaDB connections: options from config.xml, session set-up, identifier quoting.
 
+pub mod schema;
 mod session;
 
-pub use session::{connect, opts, session_statements};
+pub use session::{connect, m2_write_session, opts, pool, session_statements, M2_SQL_MODE};
 
 /// Quotes an identifier with backticks, doubling any backtick inside it.
 pub fn quote_ident(name: &str) -> String {

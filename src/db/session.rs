@@ -111,3 +111,36 @@ mod tests {
         );
     }
 }
+
+/// The sql_mode of every M2 write: strict, so a value too long for its M2 column is an error
+/// naming table, key and column instead of a silent truncation; `NO_AUTO_VALUE_ON_ZERO`, so
+/// store 0 and customer group 0 stay 0.
+pub const M2_SQL_MODE: &str =
+    "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
+
+/// A connection pool whose every connection runs the session set-up, then `extra`.
+pub fn pool(
+    side: Side,
+    db: &DatabaseConfig,
+    init_statements: &[String],
+    extra: &[String],
+    max_connections: usize,
+) -> Result<mysql_async::Pool> {
+    let mut statements = session_statements(side, init_statements);
+    statements.extend_from_slice(extra);
+    let constraints = mysql_async::PoolConstraints::new(0, max_connections.max(1))
+        .expect("0 <= max is a valid pool constraint");
+    let opts = OptsBuilder::from_opts(opts(side, db)?)
+        .init(statements)
+        .pool_opts(mysql_async::PoolOpts::default().with_constraints(constraints));
+    Ok(mysql_async::Pool::new(opts))
+}
+
+/// The M2 session for writes: strict mode and no foreign key checks while rows arrive in
+/// table order rather than parent-first.
+pub fn m2_write_session() -> Vec<String> {
+    vec![
+        format!("SET SESSION sql_mode = '{M2_SQL_MODE}'"),
+        "SET SESSION foreign_key_checks = 0".to_string(),
+    ]
+}
