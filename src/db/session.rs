@@ -91,27 +91,6 @@ pub async fn connect(side: Side, db: &DatabaseConfig, init_statements: &[String]
     Ok(conn)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stock_set_names_becomes_utf8mb4() {
-        let s = session_statements(
-            Side::M1,
-            &["SET NAMES utf8".into(), "SET sql_mode = ''".into()],
-        );
-        assert_eq!(
-            s,
-            [
-                "SET NAMES utf8mb4",
-                "SET time_zone = '+00:00'",
-                "SET sql_mode = ''"
-            ]
-        );
-    }
-}
-
 /// The sql_mode of every M2 write: strict, so a value too long for its M2 column is an error
 /// naming table, key and column instead of a silent truncation; `NO_AUTO_VALUE_ON_ZERO`, so
 /// store 0 and customer group 0 stay 0.
@@ -143,4 +122,25 @@ pub fn m2_write_session() -> Vec<String> {
         format!("SET SESSION sql_mode = '{M2_SQL_MODE}'"),
         "SET SESSION foreign_key_checks = 0".to_string(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_set_names_becomes_utf8mb4() {
+        let s = session_statements(
+            Side::M1,
+            &["SET NAMES utf8".into(), "SET sql_mode = ''".into()],
+        );
+        assert_eq!(
+            s,
+            [
+                "SET NAMES utf8mb4",
+                "SET time_zone = '+00:00'",
+                "SET sql_mode = ''"
+            ]
+        );
+    }
 }

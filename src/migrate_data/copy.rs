@@ -67,17 +67,12 @@ pub struct TableCopy<'a> {
 }
 
 fn select_sql(mapping: &TableMapping, has_last_key: bool, limit: usize) -> String {
-    let columns: Vec<String> = mapping
-        .select_columns
+    let key: Vec<String> = mapping
+        .primary_key
         .iter()
-        .map(|c| quote_ident(c))
+        .map(|c| format!("t.{}", quote_ident(c)))
         .collect();
-    let key: Vec<String> = mapping.primary_key.iter().map(|c| quote_ident(c)).collect();
-    let mut sql = format!(
-        "SELECT {} FROM {}",
-        columns.join(", "),
-        quote_ident(&mapping.source_table)
-    );
+    let mut sql = mapping.select_from();
     if has_last_key {
         // (a > ?) OR (a = ? AND b > ?) …: the range optimiser uses the primary key for this
         // form on every MySQL and MariaDB version.
@@ -307,6 +302,7 @@ mod tests {
             source_handlers: vec![],
             destination_handlers: vec![],
             insert_columns: vec![],
+            lookups: vec![],
             estimated_rows: 0,
         }
     }
@@ -315,11 +311,11 @@ mod tests {
     fn keyset_pages() {
         assert_eq!(
             select_sql(&mapping(&["a"]), false, 10),
-            "SELECT `a`, `b`, `c` FROM `t` ORDER BY `a` LIMIT 10"
+            "SELECT `a`, `b`, `c` FROM `t` AS t ORDER BY t.`a` LIMIT 10"
         );
         assert_eq!(
             select_sql(&mapping(&["a", "b"]), true, 5),
-            "SELECT `a`, `b`, `c` FROM `t` WHERE (`a` > ?) OR (`a` = ? AND `b` > ?) ORDER BY `a`, `b` LIMIT 5"
+            "SELECT `a`, `b`, `c` FROM `t` AS t WHERE (t.`a` > ?) OR (t.`a` = ? AND t.`b` > ?) ORDER BY t.`a`, t.`b` LIMIT 5"
         );
         assert_eq!(
             keyset_params(&[Value::Int(1), Value::Int(2)]),

@@ -6,7 +6,9 @@
 
 use crate::config::map::HandlerSpec;
 use crate::config::{ConfigError, MapRules, Side};
+use crate::db::quote_ident;
 use crate::db::schema::Schema;
+use crate::transform::{required_lookup, Lookup};
 
 /// How one M1 table goes to M2.
 #[derive(Debug, Clone)]
@@ -29,7 +31,36 @@ pub struct TableMapping {
     pub destination_handlers: Vec<(String, HandlerSpec)>,
     /// The M2 columns written, in M2 column order: copied or set by a handler.
     pub insert_columns: Vec<String>,
+    /// Values some handlers need from other M1 tables, selected with each row as extra
+    /// columns after `select_columns`: (column name the handler reads, SQL expression over the
+    /// source table aliased `t`).
+    pub lookups: Vec<(String, String)>,
     pub estimated_rows: u64,
+}
+
+impl TableMapping {
+    /// `SELECT` list and `FROM` clause of a page: every M1 column, then the lookups.
+    pub fn select_from(&self) -> String {
+        let mut list: Vec<String> = self.select_columns.iter().map(|c| quote_ident(c)).collect();
+        for (column, expression) in &self.lookups {
+            list.push(format!("{expression} AS {}", quote_ident(column)));
+        }
+        format!("SELECT {} FROM {} AS t", list.join(", "), quote_ident(&self.source_table))
+    }
+}
+
+/// The SQL that fills a handler's lookup column, per row of the source table `t`.
+fn lookup_expression(lookup: Lookup, source_prefix: &str) -> String {
+    match lookup {
+        Lookup::QuoteItemStoreId => format!(
+            "(SELECT l.store_id FROM {} AS l WHERE l.item_id = t.quote_item_id)",
+            quote_ident(&format!("{source_prefix}sales_flat_quote_item"))
+        ),
+        Lookup::StoreGroupNameTaken => format!(
+            "EXISTS(SELECT 1 FROM {} AS l WHERE BINARY l.name = BINARY t.name AND l.group_id < t.group_id)",
+            quote_ident(&format!("{source_prefix}core_store_group"))
+        ),
+    }
 }
 
 /// What the integrity check found: errors stop the run; warnings are reported.
@@ -174,6 +205,17 @@ pub fn plan(
         } else {
             table.primary_key.clone()
         };
+        let mut lookups: Vec<(String, String)> = Vec::new();
+        for (_, spec) in source_handlers.iter().chain(&destination_handlers) {
+            if let Some(lookup) = required_lookup(spec) {
+                if !lookups.iter().any(|(c, _)| c == lookup.column()) {
+                    lookups.push((
+                        lookup.column().to_string(),
+                        lookup_expression(lookup, source_prefix),
+                    ));
+                }
+            }
+        }
         mappings.push(TableMapping {
             document: document.to_string(),
             source_table: table.name.clone(),
@@ -185,6 +227,7 @@ pub fn plan(
             source_handlers,
             destination_handlers,
             insert_columns,
+            lookups,
             estimated_rows: table.estimated_rows,
         });
     }
@@ -228,6 +271,7 @@ pub fn plan(
 /// handlers on the M2 record.
 #[derive(Debug)]
 pub struct MapTransformer {
+    /// M1 columns, then lookup columns: the names of a selected row's values.
     select_columns: Vec<String>,
     copies: Vec<(usize, String)>,
     source_handlers: Vec<(String, Box<dyn crate::transform::Handler>)>,
@@ -240,6 +284,13 @@ pub type HandlerBuilder =
     dyn Fn(&HandlerSpec) -> Result<Box<dyn crate::transform::Handler>, String>;
 
 impl MapTransformer {
+    /// With the handlers of this version (`crate::transform::build_handler`).
+    pub fn new(mapping: &TableMapping) -> crate::Result<Self> {
+        Self::with_builder(mapping, &|spec| {
+            crate::transform::build_handler(spec).map_err(|e| e.to_string())
+        })
+    }
+
     pub fn with_builder(mapping: &TableMapping, build: &HandlerBuilder) -> crate::Result<Self> {
         let build_all = |handlers: &[(String, HandlerSpec)], doc: &str| {
             handlers
@@ -255,7 +306,12 @@ impl MapTransformer {
                 .collect::<crate::Result<Vec<_>>>()
         };
         Ok(MapTransformer {
-            select_columns: mapping.select_columns.clone(),
+            select_columns: mapping
+                .select_columns
+                .iter()
+                .chain(mapping.lookups.iter().map(|(c, _)| c))
+                .cloned()
+                .collect(),
             copies: mapping.copies.clone(),
             source_handlers: build_all(&mapping.source_handlers, &mapping.document)?,
             destination_handlers: build_all(&mapping.destination_handlers, &mapping.destination)?,

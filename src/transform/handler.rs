@@ -59,15 +59,22 @@ const PREFIX: &str = "Migration\\Handler\\";
 /// Whether `class` (with or without a leading backslash) is a handler mage-migrate knows.
 /// PHP class names are case-insensitive, and so is this.
 pub fn is_known(class: &str) -> bool {
+    short_name(class).is_some()
+}
+
+/// The DMT's own spelling of a handler class without the `Migration\Handler\` prefix
+/// (`"\\migration\\handler\\setvalue"` → `"SetValue"`), or None for a class the DMT does not ship.
+pub fn short_name(class: &str) -> Option<&'static str> {
     let class = class.trim_start_matches('\\');
-    let Some(prefix) = class.get(..PREFIX.len()) else {
-        return false;
-    };
+    let prefix = class.get(..PREFIX.len())?;
     if !prefix.eq_ignore_ascii_case(PREFIX) {
-        return false;
+        return None;
     }
     let short = &class[PREFIX.len()..];
-    DMT_HANDLERS.iter().any(|h| h.eq_ignore_ascii_case(short))
+    DMT_HANDLERS
+        .iter()
+        .copied()
+        .find(|h| h.eq_ignore_ascii_case(short))
 }
 
 #[cfg(test)]
@@ -83,5 +90,10 @@ mod tests {
         assert!(!is_known("Migration\\Handler\\Nope"));
         assert!(!is_known("Vendor\\Handler\\SetValue"));
         assert!(!is_known("Mig"));
+        assert_eq!(
+            short_name("\\migration\\handler\\serializetojson\\itemoption"),
+            Some("SerializeToJson\\ItemOption")
+        );
+        assert_eq!(short_name("Migration\\Handler\\Nope"), None);
     }
 }

@@ -1,8 +1,12 @@
 //! Map rules and handlers applied to rows on their way from M1 to M2.
 
 pub mod handler;
+pub mod handlers;
+pub mod pcre;
+pub mod php;
 mod record;
 
+pub use handlers::{build_handler, required_lookup, BuildError, Lookup};
 pub use record::Record;
 
 /// A value a handler cannot transform: a definite data error. The caller adds table, key and
