@@ -13,6 +13,7 @@ pub mod migrate_data;
 pub mod sandbox;
 pub mod setup;
 pub mod steps;
+pub mod storefront;
 pub mod transform;
 
 mod commands;
