@@ -43,7 +43,7 @@ pub fn run(command: Command) -> Result<i32> {
             Err(Error::not_available("verify"))
         }
         Command::Bench => Err(Error::not_available("bench")),
-        Command::Demo => Err(Error::not_available("demo")),
+        Command::Demo => runtime()?.block_on(crate::demo::run()),
     }
 }
 

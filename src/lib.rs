@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod deltalog;
+pub mod demo;
 pub mod error;
 pub mod migrate_data;
 pub mod sandbox;

@@ -19,6 +19,28 @@ pub const M2_SCHEMA: &str = include_str!("../../fixtures/schema/m2.sql");
 /// Its reference rows.
 pub const M2_BASE: &str = include_str!("../../fixtures/schema/m2-base.sql");
 
+/// The fixture DMT tree (`fixtures/dmt/`), for the demo: written out so the demo runs the same
+/// config files a user would, from any directory.
+pub const DMT_TREE: &[(&str, &str)] = &[
+    ("etc/opensource-to-opensource/1.9.4.5/config.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/config.xml.dist")),
+    ("etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist")),
+    ("etc/opensource-to-opensource/1.9.4.5/map.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map.xml.dist")),
+    ("etc/opensource-to-opensource/class-map.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/class-map.xml.dist")),
+    ("etc/opensource-to-opensource/customer-attribute-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/customer-attribute-groups.xml.dist")),
+    ("etc/opensource-to-opensource/customer-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/customer-document-groups.xml.dist")),
+    ("etc/opensource-to-opensource/deltalog.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/deltalog.xml.dist")),
+    ("etc/opensource-to-opensource/eav-attribute-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/eav-attribute-groups.xml.dist")),
+    ("etc/opensource-to-opensource/eav-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/eav-document-groups.xml.dist")),
+    ("etc/opensource-to-opensource/log-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/log-document-groups.xml.dist")),
+    ("etc/opensource-to-opensource/map-customer.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-customer.xml.dist")),
+    ("etc/opensource-to-opensource/map-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-document-groups.xml.dist")),
+    ("etc/opensource-to-opensource/map-eav.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-eav.xml.dist")),
+    ("etc/opensource-to-opensource/map-log.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-log.xml.dist")),
+    ("etc/opensource-to-opensource/map-stores.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-stores.xml.dist")),
+    ("etc/opensource-to-opensource/order-grids-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/order-grids-document-groups.xml.dist")),
+    ("etc/opensource-to-opensource/settings.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/settings.xml.dist")),
+];
+
 /// Creates (or empties and re-creates) a database and loads SQL scripts into it.
 pub async fn create_database(
     conn: &mut Conn,

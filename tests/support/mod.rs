@@ -134,3 +134,115 @@ pub fn write_config(test: &str, dbs: &TestDatabases, deltalog: Option<&str>) -> 
     std::fs::write(&path, config).unwrap();
     path
 }
+
+/// Values equal as the databases would compare them: M1 and M2 may type a column differently
+/// (smallint → int, varchar → text), so compare their SQL text.
+fn same_value(a: &mysql_async::Value, b: &mysql_async::Value) -> bool {
+    use mysql_async::Value::*;
+    match (a, b) {
+        (NULL, NULL) => true,
+        (NULL, _) | (_, NULL) => false,
+        _ => a.as_sql(true) == b.as_sql(true) || text_of(a) == text_of(b),
+    }
+}
+
+fn text_of(v: &mysql_async::Value) -> String {
+    match v {
+        mysql_async::Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => other.as_sql(true).trim_matches('\'').to_string(),
+    }
+}
+
+/// Every difference between M2 and M1 seen through the map (at most a few per table), for the
+/// Map step's tables: rows missing on either side and columns that differ.
+pub async fn diff_through_map(
+    dbs: &TestDatabases,
+    setup: &mage_migrate::setup::Setup,
+) -> Vec<String> {
+    use mage_migrate::db::schema::Schema;
+    use mage_migrate::error::Side;
+    use mage_migrate::steps::map::{plan, MapTransformer};
+    use mysql_async::prelude::Queryable;
+
+    let mut m1 = mage_migrate::db::connect(Side::M1, &dbs.m1, &[])
+        .await
+        .unwrap();
+    let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    let m1_schema = Schema::read(&mut m1).await.unwrap();
+    let m2_schema = Schema::read(&mut m2).await.unwrap();
+    let o = &setup.config.options;
+    let (mappings, report) = plan(
+        &setup.map,
+        &m1_schema,
+        &m2_schema,
+        &o.source_prefix(),
+        &o.dest_prefix(),
+    )
+    .unwrap();
+    assert!(report.is_ok(), "{:?}", report.errors);
+    let q = mage_migrate::db::quote_ident;
+    let mut diffs = Vec::new();
+    for m in &mappings {
+        let transformer = MapTransformer::new(m).unwrap_or_else(|e| panic!("{e}"));
+        let key_dest: Vec<String> = m
+            .primary_key
+            .iter()
+            .map(|k| {
+                let i = m.select_columns.iter().position(|c| c == k).unwrap();
+                m.copies
+                    .iter()
+                    .find(|(s, _)| *s == i)
+                    .map(|(_, d)| d.clone())
+                    .unwrap()
+            })
+            .collect();
+        let select: Vec<String> = m.select_columns.iter().map(|c| q(c)).collect();
+        let pk: Vec<String> = m.primary_key.iter().map(|c| q(c)).collect();
+        let rows1: Vec<mysql_async::Row> = m1
+            .query(format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                select.join(", "),
+                q(&m.source_table),
+                pk.join(", ")
+            ))
+            .await
+            .unwrap();
+        let insert: Vec<String> = m.insert_columns.iter().map(|c| q(c)).collect();
+        let order: Vec<String> = key_dest.iter().map(|c| q(c)).collect();
+        let rows2: Vec<mysql_async::Row> = m2
+            .query(format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                insert.join(", "),
+                q(&m.destination_table),
+                order.join(", ")
+            ))
+            .await
+            .unwrap();
+        if rows1.len() != rows2.len() {
+            diffs.push(format!(
+                "{}: {} rows in M1, {} in M2",
+                m.destination_table,
+                rows1.len(),
+                rows2.len()
+            ));
+            continue;
+        }
+        let mut table_diffs = 0;
+        for (r1, r2) in rows1.into_iter().zip(rows2) {
+            let expected = transformer.transform(r1.unwrap()).unwrap();
+            let found = r2.unwrap();
+            for ((column, e), f) in m.insert_columns.iter().zip(&expected).zip(&found) {
+                if !same_value(e, f) && table_diffs < 3 {
+                    table_diffs += 1;
+                    diffs.push(format!(
+                        "{}.{column}: expected {:?}, found {:?}",
+                        m.destination_table, e, f
+                    ));
+                }
+            }
+        }
+    }
+    diffs
+}
