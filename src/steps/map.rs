@@ -121,9 +121,9 @@ pub fn plan(
                 None => missing.push(column.name.clone()),
                 Some(_) if map.is_field_ignored(&destination, &field, Side::Destination) => {}
                 Some(dest_column) => {
-                    if !dest_column
-                        .column_type
-                        .eq_ignore_ascii_case(&column.column_type)
+                    // As the DMT: the base type is compared, so widening (decimal(12,4) to
+                    // decimal(20,4)) or a narrowed varchar is no mismatch here.
+                    if !dest_column.data_type.eq_ignore_ascii_case(&column.data_type)
                         && !map.is_datatype_ignored(document, &column.name, Side::Source)
                         && !map.is_datatype_ignored(&destination, &field, Side::Destination)
                     {
