@@ -16,4 +16,4 @@ lint:
 
 bench:
 	@scripts/ensure-mariadb.sh
-	cargo run --release -- bench
+	cargo run --release -- bench copy --runs 3

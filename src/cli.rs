@@ -94,12 +94,39 @@ pub enum Command {
     /// Compare Magento 2 with Magento 1 through the map, table by table, in chunks.
     Verify(ConfigArg),
 
-    /// Measure delta throughput on a sandbox database and print rows per second.
-    Bench,
+    /// Measure throughput on a private sandbox database and print rows per second.
+    ///
+    /// `bench copy` times migrate:data's copy of a generated store (several runs, median and
+    /// spread). `bench delta` will time the delta pipeline once it is built.
+    Bench {
+        /// What to measure.
+        #[arg(value_enum, default_value_t = BenchSubject::Copy)]
+        subject: BenchSubject,
+        /// How many runs.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Store size: `tiny` (100 orders) or `small` (2,000 orders, ~115,000 rows).
+        #[arg(long, value_enum, default_value_t = BenchProfile::Small)]
+        profile: BenchProfile,
+    },
 
     /// Run a whole migration on an embedded sandbox database: a live store, migrate:data,
     /// migrate:delta and the cutover catch-up.
     Demo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchSubject {
+    /// migrate:data's bulk copy.
+    Copy,
+    /// migrate:delta's catch-up (not built yet).
+    Delta,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchProfile {
+    Tiny,
+    Small,
 }
 
 #[derive(Debug, Subcommand)]

@@ -42,7 +42,23 @@ pub fn run(command: Command) -> Result<i32> {
             Setup::load(&config.config)?;
             Err(Error::not_available("verify"))
         }
-        Command::Bench => Err(Error::not_available("bench")),
+        Command::Bench {
+            subject,
+            runs,
+            profile,
+        } => {
+            use crate::cli::{BenchProfile, BenchSubject};
+            if subject == BenchSubject::Delta {
+                return Err(Error::not_available("bench delta"));
+            }
+            let profile = match profile {
+                BenchProfile::Tiny => crate::storefront::StoreProfile::tiny(),
+                BenchProfile::Small => crate::storefront::StoreProfile::small(),
+            };
+            let measured = runtime()?.block_on(crate::bench::copy(runs, profile))?;
+            println!("{}", crate::bench::summary("migrate:data copy", &measured));
+            Ok(0)
+        }
         Command::Demo => runtime()?.block_on(crate::demo::run()),
     }
 }

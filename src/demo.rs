@@ -4,7 +4,7 @@
 //! the deltalog. Everything runs in a directory of its own and stops with the command.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use mysql_async::prelude::Queryable;
@@ -36,32 +36,6 @@ fn db_error(side: Side, e: mysql_async::Error) -> Error {
     }
 }
 
-/// Writes the fixture DMT tree and a config.xml pointing at the sandbox server.
-fn write_dmt_tree(dir: &Path, server: &Server) -> Result<PathBuf> {
-    for (relative, text) in sandbox::DMT_TREE {
-        let path = dir.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(sandbox_error)?;
-        }
-        let text = if relative.ends_with("config.xml.dist") {
-            text.replace(
-                "<database host=\"localhost\" name=\"magento1\" user=\"root\" />",
-                &format!("<database host=\"127.0.0.1\" port=\"{}\" name=\"magento1\" user=\"root\" />", server.port),
-            )
-            .replace(
-                "<database host=\"localhost\" name=\"magento2\" user=\"root\" />",
-                &format!("<database host=\"127.0.0.1\" port=\"{}\" name=\"magento2\" user=\"root\" />", server.port),
-            )
-        } else {
-            text.to_string()
-        };
-        std::fs::write(&path, text).map_err(sandbox_error)?;
-    }
-    let config = dir.join("etc/opensource-to-opensource/1.9.4.5/config.xml");
-    std::fs::rename(config.with_extension("xml.dist"), &config).map_err(sandbox_error)?;
-    Ok(config)
-}
-
 pub async fn run() -> Result<i32> {
     let dir = std::env::temp_dir().join(format!("mage-migrate-demo-{}", std::process::id()));
     say(format!("Starting a private MariaDB in {} …", dir.display()));
@@ -73,16 +47,9 @@ pub async fn run() -> Result<i32> {
 }
 
 async fn demo(server: &Server, dir: &Path) -> Result<i32> {
-    let mut root = mysql_async::Conn::new(crate::db::opts(Side::M1, &server.database("mysql"))?)
+    sandbox::create_store_databases(server)
         .await
         .map_err(|e| db_error(Side::M1, e))?;
-    sandbox::create_database(&mut root, "magento1", &[sandbox::M1_SCHEMA, sandbox::M1_BASE])
-        .await
-        .map_err(|e| db_error(Side::M1, e))?;
-    sandbox::create_database(&mut root, "magento2", &[sandbox::M2_SCHEMA, sandbox::M2_BASE])
-        .await
-        .map_err(|e| db_error(Side::M2, e))?;
-    let _ = root.disconnect().await;
     let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
 
     let started = Instant::now();
@@ -97,7 +64,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         started.elapsed().as_secs_f64()
     ));
 
-    let config = write_dmt_tree(&dir.join("dmt"), server)?;
+    let config = sandbox::write_dmt_tree(&dir.join("dmt"), server).map_err(sandbox_error)?;
     say(format!("DMT configuration: {}", config.display()));
     let setup = Setup::load(&config)?;
 
@@ -110,12 +77,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         install.count(deltalog::install::Change::CreateTrigger)
     ));
 
-    let skip: Vec<String> = setup
-        .steps("data")
-        .iter()
-        .filter(|s| s.config.title != "Map Step")
-        .map(|s| s.config.title.clone())
-        .collect();
+    let skip = migrate_data::unbuilt_steps(&setup);
     let report = migrate_data::run(
         &setup,
         &DataOptions {

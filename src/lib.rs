@@ -4,6 +4,7 @@
 //! The binary is a thin layer over [`run`]; everything else is usable as a library, so that an
 //! extension can register its own steps.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

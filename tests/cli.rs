@@ -271,7 +271,7 @@ fn commands_not_built_yet_say_so() {
     for (args, name) in [
         (vec!["precheck", "etc/config.xml"], "precheck"),
         (vec!["verify", "etc/config.xml"], "verify"),
-        (vec!["bench"], "bench"),
+        (vec!["bench", "delta"], "bench delta"),
     ] {
         let out = run(&args, root);
         assert_eq!(out.code, 2, "{args:?}");

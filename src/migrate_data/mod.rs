@@ -67,6 +67,16 @@ pub struct DataReport {
     pub warnings: Vec<String>,
 }
 
+/// Titles of the data steps this version does not run, to leave to the DMT (`--skip-step`).
+pub fn unbuilt_steps(setup: &Setup) -> Vec<String> {
+    setup
+        .steps("data")
+        .iter()
+        .filter(|s| s.classes.iter().any(|c| c.availability != Availability::Built))
+        .map(|s| s.config.title.clone())
+        .collect()
+}
+
 /// The data steps to run: those built in, minus `--skip-step`; unbuilt ones not skipped are an
 /// error listing them all.
 fn check_steps(setup: &Setup, skip: &[String]) -> Result<Vec<String>> {

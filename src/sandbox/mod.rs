@@ -41,6 +41,42 @@ pub const DMT_TREE: &[(&str, &str)] = &[
     ("etc/opensource-to-opensource/settings.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/settings.xml.dist")),
 ];
 
+/// (Re)creates `magento1` and `magento2` on `server` with the fixture schemas and reference rows.
+pub async fn create_store_databases(server: &Server) -> Result<(), mysql_async::Error> {
+    let opts = crate::db::opts(crate::error::Side::M1, &server.database("mysql"))
+        .map_err(|e| mysql_async::Error::Other(e.to_string().into()))?;
+    let mut root = Conn::new(opts).await?;
+    create_database(&mut root, "magento1", &[M1_SCHEMA, M1_BASE]).await?;
+    create_database(&mut root, "magento2", &[M2_SCHEMA, M2_BASE]).await?;
+    root.disconnect().await
+}
+
+/// Writes the fixture DMT tree below `dir` with a config.xml (no `.dist`) whose source and
+/// destination are the databases `magento1` and `magento2` on `server`; returns its path.
+pub fn write_dmt_tree(dir: &std::path::Path, server: &Server) -> std::io::Result<std::path::PathBuf> {
+    for (relative, text) in DMT_TREE {
+        let mut path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut text = text.to_string();
+        if relative.ends_with("config.xml.dist") {
+            for name in ["magento1", "magento2"] {
+                text = text.replace(
+                    &format!("<database host=\"localhost\" name=\"{name}\" user=\"root\" />"),
+                    &format!(
+                        "<database host=\"127.0.0.1\" port=\"{}\" name=\"{name}\" user=\"root\" />",
+                        server.port
+                    ),
+                );
+            }
+            path = path.with_extension("");
+        }
+        std::fs::write(&path, text)?;
+    }
+    Ok(dir.join("etc/opensource-to-opensource/1.9.4.5/config.xml"))
+}
+
 /// Creates (or empties and re-creates) a database and loads SQL scripts into it.
 pub async fn create_database(
     conn: &mut Conn,
