@@ -47,7 +47,9 @@ fn machine() -> String {
                 .find(|l| l.starts_with("MemTotal:"))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
-        .map_or("? GiB".to_string(), |kib| format!("{:.0} GiB", kib as f64 / 1_048_576.0));
+        .map_or("? GiB".to_string(), |kib| {
+            format!("{:.0} GiB", kib as f64 / 1_048_576.0)
+        });
     format!("{cores} cores, {memory}")
 }
 
@@ -60,12 +62,14 @@ pub async fn copy(runs: u32, profile: StoreProfile) -> Result<Vec<Run>> {
         let config = sandbox::write_dmt_tree(&dir.join("dmt"), &server).map_err(sandbox_error)?;
         let setup = Setup::load(&config)?;
         let options = DataOptions {
-            skip_steps: migrate_data::unbuilt_steps(&setup),
+            skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
             ..DataOptions::default()
         };
         let mut measured = Vec::new();
         for run in 1..=runs.max(1) {
-            sandbox::create_store_databases(&server).await.map_err(db_error)?;
+            sandbox::create_store_databases(&server)
+                .await
+                .map_err(db_error)?;
             let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
             seed_store(&mut m1, &profile).await.map_err(db_error)?;
             let _ = m1.disconnect().await;

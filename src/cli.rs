@@ -76,12 +76,29 @@ pub enum Command {
     MigrateDelta {
         #[command(flatten)]
         config: ConfigArg,
-        /// Accepted for compatibility; the DMT ignores it in delta mode too.
+        /// Forget the delta state: every row still in the deltalog becomes pending again, so
+        /// everything recorded since the last purge is applied once more (harmless: rows are
+        /// written as M1 has them now). It cannot bring back changes already purged.
         #[arg(short, long)]
         reset: bool,
         /// Where changes are read from.
         #[arg(long, value_enum, default_value_t = ChangeSource::Deltalog)]
         source: ChangeSource,
+        /// Apply what is pending, then exit (for the final catch-up of a cutover).
+        #[arg(long)]
+        once: bool,
+        /// Leave a delta step to the DMT (repeatable); names the step's title in config.xml.
+        #[arg(long = "skip-step", value_name = "TITLE")]
+        skip_step: Vec<String>,
+        /// Parallel workers writing to Magento 2 (default: twice the cores, 2 to 16).
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+        /// Changed keys per Magento 2 transaction, at most.
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        batch_rows: usize,
+        /// Milliseconds to wait after a cycle that found nothing (the DMT waits 5 s).
+        #[arg(long, default_value_t = 500, value_name = "MS")]
+        poll_interval_ms: u64,
     },
 
     /// Install, inspect or remove the m2_cl_* deltalog tables and triggers in Magento 1.

@@ -29,9 +29,32 @@ pub fn run(command: Command) -> Result<i32> {
             };
             migrate_data(&setup, &options)
         }
-        Command::MigrateDelta { config, .. } => {
-            Setup::load(&config.config)?;
-            Err(Error::not_available("migrate:delta"))
+        Command::MigrateDelta {
+            config,
+            reset,
+            source,
+            once,
+            skip_step,
+            workers,
+            batch_rows,
+            poll_interval_ms,
+        } => {
+            let setup = Setup::load(&config.config)?;
+            if source == crate::cli::ChangeSource::Binlog {
+                return Err(Error::not_available("--source=binlog"));
+            }
+            let mut options = crate::migrate_delta::DeltaOptions {
+                reset,
+                skip_steps: skip_step,
+                once,
+                poll_interval: std::time::Duration::from_millis(poll_interval_ms),
+                ..Default::default()
+            };
+            if let Some(n) = workers {
+                options.workers.workers = n.max(1);
+            }
+            options.workers.batch_rows = batch_rows.max(1);
+            migrate_delta(&setup, &options)
         }
         Command::Deltalog(sub) => deltalog_command(sub),
         Command::Precheck(config) => {
@@ -252,4 +275,67 @@ fn migrate_data(setup: &Setup, options: &crate::migrate_data::DataOptions) -> Re
         println!("left to the DMT: {}", report.skipped_steps.join(", "));
     }
     Ok(0)
+}
+
+fn migrate_delta(setup: &Setup, options: &crate::migrate_delta::DeltaOptions) -> Result<i32> {
+    use crate::migrate_delta::{run, Stop};
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let stop = std::sync::Arc::new(Stop::default());
+        let signals = stop.clone();
+        // First SIGINT/SIGTERM: stop taking work, finish and acknowledge what is in flight.
+        // Second: exit at once; still safe, since nothing is acknowledged before M2 commits.
+        tokio::spawn(async move {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            let mut first = true;
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                if first {
+                    eprintln!("stopping: finishing the changes in flight (press CTRL+C again to stop at once)");
+                    signals.request();
+                    first = false;
+                } else {
+                    std::process::exit(130);
+                }
+            }
+        });
+        if !options.once {
+            eprintln!("migrate:delta: following the deltalog; CTRL+C stops");
+        }
+        let report = run(setup, options, stop, |cycle| {
+            let tables: Vec<String> = cycle
+                .tables
+                .iter()
+                .map(|(t, a)| format!("{t} +{} -{}", a.upserted, a.deleted))
+                .collect();
+            println!(
+                "cycle {}: {} keys in {:.2} s ({:.0}/s), backlog {}: {}",
+                cycle.number,
+                cycle.keys,
+                cycle.seconds,
+                cycle.keys as f64 / cycle.seconds.max(0.001),
+                cycle.backlog,
+                tables.join(", ")
+            );
+        })
+        .await?;
+        println!(
+            "migrate:delta: {} rows upserted, {} deleted in {} cycles, {:.1} s",
+            report.upserted,
+            report.deleted,
+            report.cycles,
+            report.elapsed.as_secs_f64()
+        );
+        if !report.skipped_steps.is_empty() {
+            println!("left to the DMT: {}", report.skipped_steps.join(", "));
+        }
+        Ok(0)
+    })
 }

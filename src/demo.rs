@@ -54,7 +54,9 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
 
     let started = Instant::now();
     let profile = StoreProfile::small();
-    let summary = seed_store(&mut m1, &profile).await.map_err(|e| db_error(Side::M1, e))?;
+    let summary = seed_store(&mut m1, &profile)
+        .await
+        .map_err(|e| db_error(Side::M1, e))?;
     say(format!(
         "Magento 1 store generated: {} customers, {} orders, {} rows in {} tables ({:.1} s)",
         summary.rows("customer_entity"),
@@ -77,7 +79,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         install.count(deltalog::install::Change::CreateTrigger)
     ));
 
-    let skip = migrate_data::unbuilt_steps(&setup);
+    let skip = migrate_data::unbuilt_steps(&setup, "data");
     let report = migrate_data::run(
         &setup,
         &DataOptions {
@@ -98,12 +100,21 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
             .map(|b| format!("{}:{}", b.file, b.position))
             .unwrap_or_else(|| "not recorded".into())
     ));
-    say(format!("  left to the DMT in this version: {}", skip.join(", ")));
+    say(format!(
+        "  left to the DMT in this version: {}",
+        skip.join(", ")
+    ));
 
     let mut workload = Workload::new(profile.seed ^ 0x5eed);
-    workload.load_state(&mut m1).await.map_err(|e| db_error(Side::M1, e))?;
+    workload
+        .load_state(&mut m1)
+        .await
+        .map_err(|e| db_error(Side::M1, e))?;
     let started = Instant::now();
-    let counts = workload.run(&mut m1, 1_000).await.map_err(|e| db_error(Side::M1, e))?;
+    let counts = workload
+        .run(&mut m1, 1_000)
+        .await
+        .map_err(|e| db_error(Side::M1, e))?;
     let actions: u64 = counts.values().sum();
     say(format!(
         "The store stays open: {actions} storefront actions in {:.1} s (orders, registrations, invoices, reviews, deletes …)",
@@ -123,7 +134,10 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let _: Vec<u8> = m1.query("SELECT 1").await.map_err(|e| db_error(Side::M1, e))?;
+    let _: Vec<u8> = m1
+        .query("SELECT 1")
+        .await
+        .map_err(|e| db_error(Side::M1, e))?;
     say(format!(
         "migrate:delta, which applies those changes to Magento 2, is not available yet in mage-migrate {}; the demo stops here.",
         env!("CARGO_PKG_VERSION")

@@ -106,6 +106,18 @@ impl Error {
         self
     }
 
+    /// A failed statement or connection on one side, classified (retry, access, definite).
+    pub fn db(side: Side, e: mysql_async::Error, what: &str) -> Self {
+        let (code, kind) = crate::db::classify(&e);
+        Error::Database {
+            side,
+            target: String::new(),
+            message: format!("{what}: {e}"),
+            code,
+            kind,
+        }
+    }
+
     pub fn not_available(what: impl Into<String>) -> Self {
         Error::NotAvailable { what: what.into() }
     }

@@ -51,7 +51,7 @@ pub fn session_statements(side: Side, init_statements: &[String]) -> Vec<String>
                 "utf8" | "utf8mb3"
             )
         {
-            tracing::info!(
+            tracing::debug!(
                 "{side}: init statement \"{statement}\" applied as SET NAMES utf8mb4, so 4-byte characters survive"
             );
             continue;
@@ -121,6 +121,8 @@ pub fn m2_write_session() -> Vec<String> {
     vec![
         format!("SET SESSION sql_mode = '{M2_SQL_MODE}'"),
         "SET SESSION foreign_key_checks = 0".to_string(),
+        // No gap locks: parallel workers upserting neighbouring keys do not deadlock.
+        "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string(),
     ]
 }
 

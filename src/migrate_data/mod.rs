@@ -14,8 +14,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
 use tokio::sync::Semaphore;
 
-use copy::{db_error, TableCopy};
-pub use copy::{describe_key, Throttle};
+use copy::TableCopy;
+pub use copy::Throttle;
 use state::{BinlogStart, State};
 
 use crate::config::BulkSize;
@@ -67,20 +67,24 @@ pub struct DataReport {
     pub warnings: Vec<String>,
 }
 
-/// Titles of the data steps this version does not run, to leave to the DMT (`--skip-step`).
-pub fn unbuilt_steps(setup: &Setup) -> Vec<String> {
+/// Titles of the steps of a mode this version does not run, to leave to the DMT (`--skip-step`).
+pub fn unbuilt_steps(setup: &Setup, mode: &str) -> Vec<String> {
     setup
-        .steps("data")
+        .steps(mode)
         .iter()
-        .filter(|s| s.classes.iter().any(|c| c.availability != Availability::Built))
+        .filter(|s| {
+            s.classes
+                .iter()
+                .any(|c| c.availability != Availability::Built)
+        })
         .map(|s| s.config.title.clone())
         .collect()
 }
 
-/// The data steps to run: those built in, minus `--skip-step`; unbuilt ones not skipped are an
-/// error listing them all.
-fn check_steps(setup: &Setup, skip: &[String]) -> Result<Vec<String>> {
-    let steps = setup.steps("data");
+/// The steps of a mode to run: those built in, minus `--skip-step`; unbuilt ones not skipped
+/// are an error listing them all. Returns the titles skipped.
+pub(crate) fn check_steps(setup: &Setup, mode: &str, skip: &[String]) -> Result<Vec<String>> {
+    let steps = setup.steps(mode);
     for title in skip {
         if !steps.iter().any(|s| &s.config.title == title) {
             let titles: Vec<String> = steps
@@ -88,7 +92,7 @@ fn check_steps(setup: &Setup, skip: &[String]) -> Result<Vec<String>> {
                 .map(|s| format!("\"{}\"", s.config.title))
                 .collect();
             return Err(Error::Usage(format!(
-                "--skip-step \"{title}\": {} has no data step with this title (its data steps: {})",
+                "--skip-step \"{title}\": {} has no {mode} step with this title (its {mode} steps: {})",
                 setup.config.path.display(),
                 titles.join(", ")
             )));
@@ -114,7 +118,7 @@ fn check_steps(setup: &Setup, skip: &[String]) -> Result<Vec<String>> {
             .map(|t| format!("--skip-step \"{t}\""))
             .collect();
         return Err(Error::Usage(format!(
-            "these data steps of {} are not built into mage-migrate yet: {}; leave them to the DMT and run again with: {}",
+            "these {mode} steps of {} are not built into mage-migrate yet: {}; leave them to the DMT and run again with: {}",
             setup.config.path.display(),
             listed.join(", "),
             flags.join(" ")
@@ -133,7 +137,7 @@ fn page_rows(bulk: BulkSize, columns: usize) -> usize {
 
 pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
     let started = Instant::now();
-    let skipped_steps = check_steps(setup, &options.skip_steps)?;
+    let skipped_steps = check_steps(setup, "data", &options.skip_steps)?;
     let source = &setup.config.source;
     let destination = &setup.config.destination;
     let m1_target = source.describe();
@@ -166,10 +170,10 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             .map_err(|e| connect_error(Side::M2, e, &m2_target))?;
         let m1_schema = Schema::read(&mut m1)
             .await
-            .map_err(|e| db_error(Side::M1, e, "reading the schema").with_target(&m1_target))?;
+            .map_err(|e| Error::db(Side::M1, e, "reading the schema").with_target(&m1_target))?;
         let m2_schema = Schema::read(&mut m2)
             .await
-            .map_err(|e| db_error(Side::M2, e, "reading the schema").with_target(&m2_target))?;
+            .map_err(|e| Error::db(Side::M2, e, "reading the schema").with_target(&m2_target))?;
         let (mappings, integrity) =
             map::plan(&setup.map, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
         for warning in &integrity.warnings {
@@ -187,12 +191,12 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
         state
             .ensure_tables(&mut m2)
             .await
-            .map_err(|e| db_error(Side::M2, e, "creating the state tables").with_target(&m2_target))?;
+            .map_err(|e| Error::db(Side::M2, e, "creating the state tables").with_target(&m2_target))?;
         if options.reset {
             state
                 .reset(&mut m2)
                 .await
-                .map_err(|e| db_error(Side::M2, e, "resetting progress").with_target(&m2_target))?;
+                .map_err(|e| Error::db(Side::M2, e, "resetting progress").with_target(&m2_target))?;
         }
         deltalog::install(&mut m1, setup, &InstallOptions::default())
             .await
@@ -205,13 +209,13 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
         let (binlog_start, binlog_recorded_now) = match state
             .binlog_start(&mut m2)
             .await
-            .map_err(|e| db_error(Side::M2, e, "reading the binlog start").with_target(&m2_target))?
+            .map_err(|e| Error::db(Side::M2, e, "reading the binlog start").with_target(&m2_target))?
         {
             Some(start) => (Some(start), false),
             None => match read_binlog_position(&mut m1).await {
                 Ok(Some(start)) => {
                     state.record_binlog_start(&mut m2, &start).await.map_err(|e| {
-                        db_error(Side::M2, e, "recording the binlog start").with_target(&m2_target)
+                        Error::db(Side::M2, e, "recording the binlog start").with_target(&m2_target)
                     })?;
                     (Some(start), true)
                 }
@@ -229,7 +233,7 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
         let progress = state
             .load_progress(&mut m2)
             .await
-            .map_err(|e| db_error(Side::M2, e, "reading progress").with_target(&m2_target))?;
+            .map_err(|e| Error::db(Side::M2, e, "reading progress").with_target(&m2_target))?;
         // Empty each destination once, before its first source table starts; never again on a
         // resumed run (a destination fed by two tables keeps the rows of the first).
         let mut by_destination: BTreeMap<&str, Vec<&TableMapping>> = BTreeMap::new();
@@ -242,12 +246,12 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             }
             m2.query_drop(format!("TRUNCATE TABLE {}", quote_ident(destination_table)))
                 .await
-                .map_err(|e| db_error(Side::M2, e, &format!("emptying {destination_table}")).with_target(&m2_target))?;
+                .map_err(|e| Error::db(Side::M2, e, &format!("emptying {destination_table}")).with_target(&m2_target))?;
             for m in sources {
                 state
                     .start_table(&mut m2, &m.source_table)
                     .await
-                    .map_err(|e| db_error(Side::M2, e, "saving progress").with_target(&m2_target))?;
+                    .map_err(|e| Error::db(Side::M2, e, "saving progress").with_target(&m2_target))?;
             }
         }
         drop(m2);
@@ -379,11 +383,11 @@ async fn copy_tables(
             let mut m2 = m2_pool
                 .get_conn()
                 .await
-                .map_err(|e| db_error(Side::M2, e, "connecting"))?;
+                .map_err(|e| Error::db(Side::M2, e, "connecting"))?;
             state
                 .finish_table(&mut m2, &mapping.source_table)
                 .await
-                .map_err(|e| db_error(Side::M2, e, "saving progress"))?;
+                .map_err(|e| Error::db(Side::M2, e, "saving progress"))?;
             bar.finish_and_clear();
             let copied = total - started_with;
             tracing::info!(
@@ -417,13 +421,13 @@ async fn empty_deltalogs(m1: &mut Conn, setup: &Setup) -> Result<()> {
     let existing: Vec<String> = m1
         .query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
         .await
-        .map_err(|e| db_error(Side::M1, e, "listing tables"))?;
+        .map_err(|e| Error::db(Side::M1, e, "listing tables"))?;
     for table in &setup.deltalog_tables {
         let name = deltalog::naming::deltalog_table(&prefix, &table.table);
         if existing.contains(&name) {
             m1.query_drop(format!("TRUNCATE TABLE {}", quote_ident(&name)))
                 .await
-                .map_err(|e| db_error(Side::M1, e, &format!("emptying {name}")))?;
+                .map_err(|e| Error::db(Side::M1, e, &format!("emptying {name}")))?;
         }
     }
     Ok(())
@@ -481,13 +485,13 @@ async fn volume_check(
                     quote_ident(&m.source_table)
                 ))
                 .await
-                .map_err(|e| db_error(Side::M1, e, "counting rows"))?;
+                .map_err(|e| Error::db(Side::M1, e, "counting rows"))?;
             source_rows += n.unwrap_or(0);
         }
         let n: Option<u64> = m2
             .query_first(format!("SELECT COUNT(*) FROM {}", quote_ident(destination)))
             .await
-            .map_err(|e| db_error(Side::M2, e, "counting rows"))?;
+            .map_err(|e| Error::db(Side::M2, e, "counting rows"))?;
         let destination_rows = n.unwrap_or(0);
         if destination_rows != source_rows {
             // The DMT's message; on a live store the source may have grown meanwhile, which the

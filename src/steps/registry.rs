@@ -167,7 +167,7 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
 };
 
 /// The classes whose stage this version runs.
-const BUILT: &[&str] = &["Map\\Integrity", "Map\\Data", "Map\\Volume"];
+const BUILT: &[&str] = &["Map\\Integrity", "Map\\Data", "Map\\Volume", "Map\\Delta"];
 
 /// Resolves config.xml class names to steps.
 #[derive(Debug, Clone)]

@@ -159,6 +159,29 @@ pub async fn diff_through_map(
     dbs: &TestDatabases,
     setup: &mage_migrate::setup::Setup,
 ) -> Vec<String> {
+    diff_tables(dbs, setup, None).await
+}
+
+/// As `diff_through_map`, for the tables of one deltalog group only (what a delta step follows).
+pub async fn diff_group(
+    dbs: &TestDatabases,
+    setup: &mage_migrate::setup::Setup,
+    group: &str,
+) -> Vec<String> {
+    let tables: Vec<String> = setup
+        .deltalog_groups
+        .documents_of(group)
+        .into_iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    diff_tables(dbs, setup, Some(&tables)).await
+}
+
+async fn diff_tables(
+    dbs: &TestDatabases,
+    setup: &mage_migrate::setup::Setup,
+    only: Option<&[String]>,
+) -> Vec<String> {
     use mage_migrate::db::schema::Schema;
     use mage_migrate::error::Side;
     use mage_migrate::steps::map::{plan, MapTransformer};
@@ -185,6 +208,9 @@ pub async fn diff_through_map(
     let q = mage_migrate::db::quote_ident;
     let mut diffs = Vec::new();
     for m in &mappings {
+        if only.is_some_and(|tables| !tables.contains(&m.document)) {
+            continue;
+        }
         let transformer = MapTransformer::new(m).unwrap_or_else(|e| panic!("{e}"));
         let key_dest: Vec<String> = m
             .primary_key

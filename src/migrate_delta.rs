@@ -1,0 +1,494 @@
+//! `migrate:delta`: keeps M2 caught up with every change recorded in the M1 deltalog, cycle
+//! after cycle, until stopped (or, with `--once`, until what was pending is applied).
+//!
+//! Each cycle runs the delta steps of config.xml in order; for each, every table of its deltalog
+//! group is read in key order, its pending keys claimed and routed to the workers; the step
+//! waits until its keys are acknowledged before the next step starts (a later step may read
+//! what an earlier one wrote, as OrderGrids reads Map's orders). Then done rows are purged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mysql_async::{Conn, Pool, Value};
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
+
+use crate::config::Groups;
+use crate::db::schema::Schema;
+use crate::db::{self};
+use crate::deltalog::TrackedTable;
+use crate::error::{Error, Result, Side};
+use crate::migrate_data::check_steps;
+use crate::pipeline::apply::{Applied, DeltaTable};
+use crate::pipeline::workers::{self, InFlight, Stats, Work, WorkerOptions};
+use crate::setup::Setup;
+use crate::source::deltalog::DeltalogReader;
+use crate::steps::map;
+
+#[derive(Debug, Clone)]
+pub struct DeltaOptions {
+    /// Forget the delta state: every row still in the deltalog becomes pending again.
+    pub reset: bool,
+    pub skip_steps: Vec<String>,
+    /// Apply what is pending, then exit.
+    pub once: bool,
+    /// Wait between cycles that found nothing to do.
+    pub poll_interval: Duration,
+    /// Keys claimed per deltalog page.
+    pub page_rows: usize,
+    pub workers: WorkerOptions,
+}
+
+impl Default for DeltaOptions {
+    fn default() -> Self {
+        DeltaOptions {
+            reset: false,
+            skip_steps: Vec::new(),
+            once: false,
+            poll_interval: Duration::from_millis(500),
+            page_rows: 1000,
+            workers: WorkerOptions::default(),
+        }
+    }
+}
+
+/// A graceful stop request: stop claiming, finish and acknowledge what is in flight.
+#[derive(Debug, Default)]
+pub struct Stop {
+    requested: AtomicBool,
+    notify: Notify,
+}
+
+impl Stop {
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `d`, or less when a stop is requested.
+    async fn sleep(&self, d: Duration) {
+        let notified = self.notify.notified();
+        if self.requested() {
+            return;
+        }
+        let _ = tokio::time::timeout(d, notified).await;
+    }
+}
+
+/// One cycle, for the progress line.
+#[derive(Debug, Clone, Default)]
+pub struct Cycle {
+    pub number: u64,
+    /// (M1 table, what was applied) for the tables that had changes.
+    pub tables: Vec<(String, Applied)>,
+    pub keys: u64,
+    pub seconds: f64,
+    /// Keys left pending in the followed tables at the end of the cycle.
+    pub backlog: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeltaReport {
+    pub cycles: u64,
+    pub upserted: u64,
+    pub deleted: u64,
+    pub elapsed: Duration,
+    pub skipped_steps: Vec<String>,
+}
+
+/// The deltalog groups of the delta steps this version runs, by DMT class.
+fn group_of(class: &str) -> Option<&'static str> {
+    class
+        .eq_ignore_ascii_case("Migration\\Step\\Map\\Delta")
+        .then_some("delta_map")
+}
+
+struct Plan {
+    tables: Vec<DeltaTable>,
+    /// (step title, indexes into `tables`) in config order.
+    steps: Vec<(String, Vec<usize>)>,
+    /// Every deltalog table that exists, of every group: purged at the end of each cycle.
+    purge: Vec<DeltalogReader>,
+}
+
+async fn plan(setup: &Setup, options: &DeltaOptions, m1: &mut Conn, m2: &mut Conn) -> Result<Plan> {
+    let o = &setup.config.options;
+    let (source_prefix, dest_prefix) = (o.source_prefix(), o.dest_prefix());
+    let m1_schema = Schema::read(m1)
+        .await
+        .map_err(|e| Error::db(Side::M1, e, "reading the schema"))?;
+    let m2_schema = Schema::read(m2)
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "reading the schema"))?;
+    let (mappings, integrity) = map::plan(
+        &setup.map,
+        &m1_schema,
+        &m2_schema,
+        &source_prefix,
+        &dest_prefix,
+    )?;
+    if !integrity.is_ok() {
+        return Err(Error::Integrity(integrity.errors));
+    }
+    let on_duplicate: HashMap<String, Vec<String>> = match o.file("map_document_groups")? {
+        Some(path) => Groups::load(&path)?
+            .documents_of("destination_documents_update_on_duplicate")
+            .into_iter()
+            .map(|(doc, key)| {
+                let fields = key
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|f| f.trim().to_string());
+                (format!("{dest_prefix}{doc}"), fields.collect())
+            })
+            .collect(),
+        None => HashMap::new(),
+    };
+    let tracked_of = |table: &str| {
+        setup
+            .deltalog_tables
+            .iter()
+            .find(|t| t.table == table)
+            .map(|t| TrackedTable::new(&source_prefix, t))
+    };
+    let mut plan = Plan {
+        tables: Vec::new(),
+        steps: Vec::new(),
+        purge: Vec::new(),
+    };
+    for step in setup.steps("delta") {
+        if options.skip_steps.contains(&step.config.title) {
+            continue;
+        }
+        let Some(group) = step.classes.iter().find_map(|c| group_of(&c.class)) else {
+            continue;
+        };
+        let mut indexes = Vec::new();
+        for (document, _) in setup.deltalog_groups.documents_of(group) {
+            let Some(tracked) = tracked_of(document) else {
+                continue;
+            };
+            // As the DMT: a table M1 does not have is skipped; then a missing deltalog is fatal.
+            if m1_schema.table(&tracked.source_table).is_none() {
+                continue;
+            }
+            if m1_schema.table(&tracked.deltalog).is_none() {
+                return Err(Error::Usage(format!(
+                    "Deltalog for {document} is not installed; install it with: mage-migrate deltalog install {}",
+                    setup.config.path.display()
+                )));
+            }
+            // Tables map.xml ignores are skipped, as the DMT does; their rows stay pending.
+            let Some(mapping) = mappings
+                .iter()
+                .find(|m| m.source_table == tracked.source_table)
+            else {
+                continue;
+            };
+            let destination = m2_schema
+                .table(&mapping.destination_table)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::Integrity(vec![format!("Source documents are not mapped: {document}")])
+                })?;
+            if let Some(at) = plan
+                .tables
+                .iter()
+                .position(|t| t.reader.tracked.table == tracked.table)
+            {
+                indexes.push(at);
+                continue;
+            }
+            let update_only = on_duplicate.get(&mapping.destination_table).cloned();
+            plan.tables.push(DeltaTable::new(
+                DeltalogReader { tracked },
+                mapping.clone(),
+                destination,
+                update_only,
+            )?);
+            indexes.push(plan.tables.len() - 1);
+        }
+        plan.steps.push((step.config.title.clone(), indexes));
+    }
+    for entry in &setup.deltalog_tables {
+        let tracked = TrackedTable::new(&source_prefix, entry);
+        if m1_schema.table(&tracked.deltalog).is_some() {
+            plan.purge.push(DeltalogReader { tracked });
+        }
+    }
+    Ok(plan)
+}
+
+/// Runs the delta until stopped (or drained, with `once`); `on_cycle` sees each cycle that did
+/// work.
+pub async fn run(
+    setup: &Setup,
+    options: &DeltaOptions,
+    stop: Arc<Stop>,
+    mut on_cycle: impl FnMut(&Cycle),
+) -> Result<DeltaReport> {
+    let started = Instant::now();
+    let skipped_steps = check_steps(setup, "delta", &options.skip_steps)?;
+    let source = &setup.config.source;
+    let destination = &setup.config.destination;
+    let (m1_target, m2_target) = (source.describe(), destination.describe());
+    let o = &setup.config.options;
+    let workers = options.workers.workers.max(1);
+    let m1_pool = db::pool(
+        Side::M1,
+        source,
+        &o.init_statements_source(),
+        // Claims by explicit key lists under READ COMMITTED take no gap locks that would block
+        // the store's own inserts through the triggers.
+        &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string()],
+        workers + 2,
+    )?;
+    let m2_pool = db::pool(
+        Side::M2,
+        destination,
+        &o.init_statements_destination(),
+        &db::m2_write_session(),
+        workers + 2,
+    )?;
+    let result = drive(
+        setup,
+        options,
+        stop,
+        &mut on_cycle,
+        &m1_pool,
+        &m2_pool,
+        skipped_steps,
+        started,
+    )
+    .await;
+    let _ = m1_pool.disconnect().await;
+    let _ = m2_pool.disconnect().await;
+    result.map_err(|e| match &e {
+        Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
+        _ => e.with_target(&m2_target),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    setup: &Setup,
+    options: &DeltaOptions,
+    stop: Arc<Stop>,
+    on_cycle: &mut impl FnMut(&Cycle),
+    m1_pool: &Pool,
+    m2_pool: &Pool,
+    skipped_steps: Vec<String>,
+    started: Instant,
+) -> Result<DeltaReport> {
+    let mut m1 = m1_pool
+        .get_conn()
+        .await
+        .map_err(|e| Error::db(Side::M1, e, "connect"))?;
+    let mut m2 = m2_pool
+        .get_conn()
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "connect"))?;
+    let plan = plan(setup, options, &mut m1, &mut m2).await?;
+    drop(m2);
+    for table in &plan.tables {
+        if options.reset {
+            let n = table.reader.make_all_pending(&mut m1).await?;
+            if n > 0 {
+                tracing::info!(
+                    "{}: {n} rows pending again (-r)",
+                    table.reader.tracked.deltalog
+                );
+            }
+        } else {
+            let n = table.reader.release_in_flight(&mut m1).await?;
+            if n > 0 {
+                tracing::info!(
+                    "{}: {n} rows left in flight by an earlier run are pending again",
+                    table.reader.tracked.deltalog
+                );
+            }
+        }
+    }
+
+    let tables = Arc::new(plan.tables);
+    let in_flight = Arc::new(InFlight::default());
+    let stats = Arc::new(Stats::default());
+    let worker_count = options.workers.workers.max(1);
+    let mut senders = Vec::with_capacity(worker_count);
+    let mut running = JoinSet::new();
+    for _ in 0..worker_count {
+        let (tx, rx) = mpsc::channel(options.workers.channel_capacity.max(1));
+        senders.push(tx);
+        running.spawn(workers::worker(
+            rx,
+            tables.clone(),
+            m1_pool.clone(),
+            m2_pool.clone(),
+            in_flight.clone(),
+            stats.clone(),
+            options.workers.clone(),
+        ));
+    }
+
+    let mut report = DeltaReport {
+        skipped_steps,
+        ..DeltaReport::default()
+    };
+    let outcome: Result<()> = async {
+        // Under a steady stream of changes, --once still ends: each cycle takes only what is
+        // pending when it reads a page, and what arrives meanwhile is small.
+        let max_once_cycles = 100;
+        loop {
+            report.cycles += 1;
+            let cycle_started = Instant::now();
+            let mut claimed = 0u64;
+            for (_, indexes) in &plan.steps {
+                for &index in indexes {
+                    if stop.requested() {
+                        break;
+                    }
+                    claimed += claim_table(
+                        &mut m1, &tables, index, &in_flight, &senders, options, &stop,
+                    )
+                    .await?;
+                }
+                wait_drained(&in_flight, &mut running).await?;
+            }
+            for reader in &plan.purge {
+                reader.purge(&mut m1).await?;
+            }
+            if claimed > 0 {
+                let applied = stats.take();
+                let mut cycle = Cycle {
+                    number: report.cycles,
+                    keys: claimed,
+                    seconds: cycle_started.elapsed().as_secs_f64(),
+                    ..Cycle::default()
+                };
+                for (index, a) in applied {
+                    report.upserted += a.upserted;
+                    report.deleted += a.deleted;
+                    cycle
+                        .tables
+                        .push((tables[index].reader.tracked.table.clone(), a));
+                }
+                cycle.tables.sort_by(|a, b| a.0.cmp(&b.0));
+                for table in tables.iter() {
+                    cycle.backlog += table.reader.backlog(&mut m1).await?;
+                }
+                on_cycle(&cycle);
+            }
+            if stop.requested() {
+                return Ok(());
+            }
+            if options.once {
+                if claimed == 0 || report.cycles >= max_once_cycles {
+                    return Ok(());
+                }
+                continue;
+            }
+            if claimed == 0 {
+                stop.sleep(options.poll_interval).await;
+            }
+        }
+    }
+    .await;
+    drop(senders);
+    let mut first_error = outcome.err();
+    while let Some(joined) = running.join_next().await {
+        let result =
+            joined.unwrap_or_else(|e| Err(Error::Usage(format!("a delta worker failed: {e}"))));
+        if let (Err(e), None) = (result, &first_error) {
+            first_error = Some(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Claims every pending key of one table, page by page, and routes them to the workers.
+#[allow(clippy::too_many_arguments)]
+async fn claim_table(
+    m1: &mut Conn,
+    tables: &Arc<Vec<DeltaTable>>,
+    index: usize,
+    in_flight: &InFlight,
+    senders: &[mpsc::Sender<Work>],
+    options: &DeltaOptions,
+    stop: &Stop,
+) -> Result<u64> {
+    let table = &tables[index];
+    let mut after: Option<Vec<Value>> = None;
+    let mut claimed = 0u64;
+    loop {
+        if stop.requested() {
+            return Ok(claimed);
+        }
+        let page = table
+            .reader
+            .pending_page(m1, after.as_deref(), options.page_rows)
+            .await?;
+        let Some(last) = page.last().cloned() else {
+            return Ok(claimed);
+        };
+        let full = page.len() == options.page_rows;
+        // A key still in flight is claimed once its first claim is acknowledged.
+        let keys: Vec<Vec<Value>> = page
+            .into_iter()
+            .filter(|k| !in_flight.contains(index, k))
+            .collect();
+        if !keys.is_empty() {
+            table.reader.claim(m1, &keys).await?;
+            let mut per_worker: Vec<Vec<Vec<Value>>> = vec![Vec::new(); senders.len()];
+            for key in keys {
+                in_flight.insert(index, &key);
+                per_worker[workers::route(table, &key, senders.len())].push(key);
+                claimed += 1;
+            }
+            for (worker, keys) in per_worker.into_iter().enumerate() {
+                if keys.is_empty() {
+                    continue;
+                }
+                // A full channel makes this wait: backpressure from M2 to the claims.
+                if senders[worker]
+                    .send(Work { table: index, keys })
+                    .await
+                    .is_err()
+                {
+                    return Err(Error::Usage("a delta worker stopped".into()));
+                }
+            }
+        }
+        if !full {
+            return Ok(claimed);
+        }
+        after = Some(last);
+    }
+}
+
+/// Waits until every claimed key is acknowledged; a worker that fails meanwhile ends the wait
+/// with its error.
+async fn wait_drained(in_flight: &InFlight, running: &mut JoinSet<Result<()>>) -> Result<()> {
+    while !in_flight.is_empty() {
+        tokio::select! {
+            _ = in_flight.drained(Duration::from_millis(200)) => {}
+            Some(joined) = running.join_next() => {
+                return Err(match joined {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(())) => Error::Usage("a delta worker stopped".into()),
+                    Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Applying changed keys to M2, state-based: the current M1 row of a key is upserted; a key whose
+//! M1 row is gone is deleted. Replaying a key is harmless, so a crash can only cause re-work.
+
+use std::collections::HashSet;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Transaction, Value};
+
+use super::write::{self, OnDuplicate, Rows};
+use crate::db::quote_ident;
+use crate::db::schema::Table;
+use crate::error::{Error, Result, Side};
+use crate::source::deltalog::{key_id, key_list_condition, DeltalogReader};
+use crate::steps::map::{MapTransformer, TableMapping};
+
+/// One M1 table the delta follows, with everything needed to apply its changes.
+#[derive(Debug)]
+pub struct DeltaTable {
+    pub reader: DeltalogReader,
+    pub mapping: TableMapping,
+    pub transformer: MapTransformer,
+    pub destination: Table,
+    /// M2 columns updated when a row exists already: the DMT's
+    /// `destination_documents_update_on_duplicate` list where it names the table, else all.
+    pub update_columns: Vec<String>,
+    /// The M2 columns that hold the deltalog key, in key order.
+    pub destination_key: Vec<String>,
+    /// The deltalog key is not the whole primary key (the stock deltalog.xml tracks
+    /// `review_store` by `review_id` alone): a key then stands for all rows that share it.
+    pub partial_key: bool,
+}
+
+impl DeltaTable {
+    pub fn new(
+        reader: DeltalogReader,
+        mapping: TableMapping,
+        destination: Table,
+        update_only: Option<Vec<String>>,
+    ) -> Result<DeltaTable> {
+        let transformer = MapTransformer::new(&mapping)?;
+        let destination_key = reader
+            .tracked
+            .keys
+            .iter()
+            .map(|k| {
+                mapping
+                    .select_columns
+                    .iter()
+                    .position(|c| c == k)
+                    .and_then(|i| mapping.copies.iter().find(|(s, _)| *s == i))
+                    .map(|(_, d)| d.clone())
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "{}: the deltalog key column {k} of {} is not copied to M2 by map.xml, so its changes cannot be applied",
+                            mapping.destination_table, mapping.source_table
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut primary = mapping.primary_key.clone();
+        let mut keys = reader.tracked.keys.clone();
+        primary.sort();
+        keys.sort();
+        let partial_key = primary != keys;
+        let update_columns = match update_only {
+            Some(list) => list
+                .into_iter()
+                .filter(|c| mapping.insert_columns.contains(c))
+                .collect(),
+            None => mapping.insert_columns.clone(),
+        };
+        Ok(DeltaTable {
+            reader,
+            mapping,
+            transformer,
+            destination,
+            update_columns,
+            destination_key,
+            partial_key,
+        })
+    }
+
+    /// The deltalog key columns of M1.
+    pub fn keys(&self) -> &[String] {
+        &self.reader.tracked.keys
+    }
+}
+
+/// What one applied batch did to one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub upserted: u64,
+    pub deleted: u64,
+}
+
+/// The M1 rows of these keys as they are now: (M1 primary key, transformed M2 row) for the
+/// rows that exist, and the keys that have no row any more.
+pub async fn read_current(
+    m1: &mut Conn,
+    table: &DeltaTable,
+    keys: &[Vec<Value>],
+) -> Result<(Vec<(Vec<Value>, Vec<Value>)>, Vec<Vec<Value>>)> {
+    let mapping = &table.mapping;
+    let position = |k: &String| mapping.select_columns.iter().position(|c| c == k);
+    let primary_at: Vec<usize> = mapping.primary_key.iter().filter_map(position).collect();
+    let key_at: Vec<usize> = table.keys().iter().filter_map(position).collect();
+    let mut found = Vec::with_capacity(keys.len());
+    let mut seen = HashSet::with_capacity(keys.len());
+    for chunk in keys.chunks(1000) {
+        let sql = format!(
+            "{} WHERE {}",
+            mapping.select_from(),
+            key_list_condition(table.keys(), chunk.len(), "t.")
+        );
+        let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        let rows: Vec<mysql_async::Row> = m1
+            .exec(sql, params)
+            .await
+            .map_err(|e| Error::db(Side::M1, e, &format!("reading {}", mapping.source_table)))?;
+        for row in rows {
+            let row = row.unwrap();
+            let key: Vec<Value> = key_at.iter().map(|&i| row[i].clone()).collect();
+            seen.insert(key_id(&key));
+            let primary: Vec<Value> = primary_at.iter().map(|&i| row[i].clone()).collect();
+            let transformed = table.transformer.transform(row).map_err(|e| Error::Data {
+                table: mapping.destination_table.clone(),
+                key: write::row_ref(mapping, &primary),
+                message: e.0,
+            })?;
+            found.push((primary, transformed));
+        }
+    }
+    let gone = keys
+        .iter()
+        .filter(|k| !seen.contains(&key_id(k)))
+        .cloned()
+        .collect();
+    Ok((found, gone))
+}
+
+/// Deletes the M2 rows of keys whose M1 rows are gone, with foreign key checks on so M2's own
+/// cascades fire, as the DMT does.
+pub async fn delete(
+    tx: &mut Transaction<'_>,
+    table: &DeltaTable,
+    keys: &[Vec<Value>],
+) -> Result<u64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let m2 = |e, what: &str| Error::db(Side::M2, e, what);
+    tx.query_drop("SET SESSION foreign_key_checks = 1")
+        .await
+        .map_err(|e| m2(e, "enabling foreign key checks"))?;
+    let mut deleted = 0;
+    for chunk in keys.chunks(1000) {
+        let sql = format!(
+            "DELETE FROM {} WHERE {}",
+            quote_ident(&table.mapping.destination_table),
+            key_list_condition(&table.destination_key, chunk.len(), "")
+        );
+        let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        match tx.exec_drop(sql, params).await {
+            Ok(()) => deleted += tx.affected_rows(),
+            Err(mysql_async::Error::Server(e)) if e.code == 1451 => {
+                return Err(Error::Data {
+                    table: table.mapping.destination_table.clone(),
+                    key: format!("(one of {} keys deleted in M1)", chunk.len()),
+                    message: format!("an M2 foreign key restricts the delete: {}", e.message),
+                })
+            }
+            Err(e) => {
+                return Err(m2(
+                    e,
+                    &format!("deleting from {}", table.mapping.destination_table),
+                ))
+            }
+        }
+    }
+    tx.query_drop("SET SESSION foreign_key_checks = 0")
+        .await
+        .map_err(|e| m2(e, "disabling foreign key checks"))?;
+    Ok(deleted)
+}
+
+/// Upserts current rows. Before it, rows of M2 that hold the same value of a secondary unique
+/// key under another primary key are dealt with, because `ON DUPLICATE KEY UPDATE` would
+/// otherwise silently overwrite that other row (the DMT's issue #911): when M1 no longer has
+/// that other row its delete is merely pending and is applied first; when M1 holds it with other
+/// values now, its pending update is applied first; when M1 still holds it with the same values,
+/// it is a definite error naming both keys.
+pub async fn upsert(
+    tx: &mut Transaction<'_>,
+    m1: &mut Conn,
+    table: &DeltaTable,
+    rows: &[(Vec<Value>, Vec<Value>)],
+) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    if !table.partial_key {
+        resolve_unique_clashes(tx, m1, table, rows).await?;
+    }
+    let (keys, values): (Vec<Vec<Value>>, Vec<Vec<Value>>) = rows.iter().cloned().unzip();
+    let batch = Rows {
+        mapping: &table.mapping,
+        destination: &table.destination,
+        rows: &values,
+        keys: &keys,
+    };
+    write::insert(tx, &batch, OnDuplicate::Update(&table.update_columns)).await?;
+    Ok(rows.len() as u64)
+}
+
+async fn resolve_unique_clashes(
+    tx: &mut Transaction<'_>,
+    m1: &mut Conn,
+    table: &DeltaTable,
+    rows: &[(Vec<Value>, Vec<Value>)],
+) -> Result<()> {
+    let mapping = &table.mapping;
+    let column_at = |c: &String| mapping.insert_columns.iter().position(|i| i == c);
+    let key_at: Vec<usize> = table.destination_key.iter().filter_map(column_at).collect();
+    for (name, columns) in &table.destination.unique_keys {
+        let Some(at) = columns
+            .iter()
+            .map(column_at)
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        // NULLs never clash in a unique key.
+        let wanted: Vec<(&Vec<Value>, Vec<Value>)> = rows
+            .iter()
+            .map(|(key, row)| (key, at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()))
+            .filter(|(_, unique)| !unique.contains(&Value::NULL))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let mut select: Vec<String> = table
+            .destination_key
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect();
+        select.extend(columns.iter().map(|c| quote_ident(c)));
+        let mut clashes = Vec::new();
+        for chunk in wanted.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {}",
+                select.join(", "),
+                quote_ident(&mapping.destination_table),
+                key_list_condition(columns, chunk.len(), "")
+            );
+            let params: Vec<Value> = chunk.iter().flat_map(|(_, u)| u.clone()).collect();
+            let found: Vec<mysql_async::Row> = tx.exec(sql, params).await.map_err(|e| {
+                Error::db(
+                    Side::M2,
+                    e,
+                    &format!("checking {name} of {}", mapping.destination_table),
+                )
+            })?;
+            for row in found {
+                let row = row.unwrap();
+                let (holder, unique) = row.split_at(key_at.len());
+                let unique_id = key_id(unique);
+                let Some((wanted_by, _)) = chunk.iter().find(|(_, u)| key_id(u) == unique_id)
+                else {
+                    continue;
+                };
+                if key_id(holder) != key_id(wanted_by) {
+                    clashes.push((holder.to_vec(), (*wanted_by).clone(), unique.to_vec()));
+                }
+            }
+        }
+        for (holder, wanted_by, unique) in clashes {
+            // The holder's M1 key has the same values as its M2 key (keys are copied).
+            let (current, gone) = read_current(m1, table, std::slice::from_ref(&holder)).await?;
+            if !gone.is_empty() {
+                delete(tx, table, &gone).await?;
+                continue;
+            }
+            let still_same = current.first().is_some_and(|(_, row)| {
+                key_id(&at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()) == key_id(&unique)
+            });
+            if still_same {
+                return Err(Error::Data {
+                    table: mapping.destination_table.clone(),
+                    key: write::row_ref(mapping, &wanted_by),
+                    message: format!(
+                        "unique key {name} ({}) clashes with M2 row {}, which M1 still holds with the same values; nothing was overwritten",
+                        columns.join(", "),
+                        write::describe_key(&table.destination_key, &holder)
+                    ),
+                });
+            }
+            // The holder's own change is pending: apply it now, then the upsert can proceed.
+            let (keys, values): (Vec<Vec<Value>>, Vec<Vec<Value>>) = current.into_iter().unzip();
+            let batch = Rows {
+                mapping,
+                destination: &table.destination,
+                rows: &values,
+                keys: &keys,
+            };
+            write::insert(tx, &batch, OnDuplicate::Update(&table.update_columns)).await?;
+        }
+    }
+    Ok(())
+}

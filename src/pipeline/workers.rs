@@ -1,0 +1,245 @@
+//! Workers and the router in front of them.
+//!
+//! Every changed key is routed by hash of (target table, target key) to one of N workers over
+//! bounded channels, so changes to one row are applied in order and a slow M2 pushes back on the
+//! readers instead of filling memory. A worker gathers what is waiting into a batch (bounded by
+//! rows), compacts repeated keys, reads the current M1 rows, and writes one M2 transaction;
+//! only after it commits are the keys acknowledged in the deltalog.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mysql_async::{Pool, TxOpts, Value};
+use tokio::sync::{mpsc, Notify};
+
+use super::apply::{self, Applied, DeltaTable};
+use crate::error::{Error, Result, Side};
+use crate::source::deltalog::key_id;
+
+/// Keys of one table, claimed together, bound for one worker.
+#[derive(Debug)]
+pub struct Work {
+    pub table: usize,
+    pub keys: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub workers: usize,
+    /// Messages each worker's channel holds before readers wait.
+    pub channel_capacity: usize,
+    /// Keys per M2 transaction, at most.
+    pub batch_rows: usize,
+    /// Tries of a batch that fails with a transient error (deadlock, lock wait, lost connection).
+    pub attempts: u32,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        WorkerOptions {
+            workers: (cores * 2).clamp(2, 16),
+            channel_capacity: 8,
+            batch_rows: 1000,
+            attempts: 8,
+        }
+    }
+}
+
+/// Keys claimed and not yet acknowledged, shared by readers (which never claim a key twice)
+/// and workers (which release keys once acknowledged).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    keys: Mutex<HashSet<(usize, String)>>,
+    drained: Notify,
+}
+
+impl InFlight {
+    pub fn contains(&self, table: usize, key: &[Value]) -> bool {
+        self.lock().contains(&(table, key_id(key)))
+    }
+
+    pub fn insert(&self, table: usize, key: &[Value]) {
+        self.lock().insert((table, key_id(key)));
+    }
+
+    fn release(&self, table: usize, keys: &[Vec<Value>]) {
+        let mut set = self.lock();
+        for key in keys {
+            set.remove(&(table, key_id(key)));
+        }
+        if set.is_empty() {
+            self.drained.notify_waiters();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits until every claimed key is acknowledged (or `timeout` passes, to re-check).
+    pub async fn drained(&self, timeout: Duration) {
+        let notified = self.drained.notified();
+        if self.is_empty() {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, notified).await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(usize, String)>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Counters per table, read by the progress line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    per_table: Mutex<HashMap<usize, Applied>>,
+}
+
+impl Stats {
+    fn add(&self, table: usize, applied: Applied) {
+        let mut map = self.per_table.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(table).or_default();
+        entry.upserted += applied.upserted;
+        entry.deleted += applied.deleted;
+    }
+
+    /// Takes the counts gathered since the last call.
+    pub fn take(&self) -> HashMap<usize, Applied> {
+        std::mem::take(&mut *self.per_table.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The router: which worker a key goes to.
+pub fn route(table: &DeltaTable, key: &[Value], workers: usize) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    table.mapping.destination_table.hash(&mut hasher);
+    key_id(key).hash(&mut hasher);
+    (hasher.finish() % workers.max(1) as u64) as usize
+}
+
+/// Runs one worker until its channel closes. An error stops it (and the run).
+pub async fn worker(
+    mut rx: mpsc::Receiver<Work>,
+    tables: Arc<Vec<DeltaTable>>,
+    m1: Pool,
+    m2: Pool,
+    in_flight: Arc<InFlight>,
+    stats: Arc<Stats>,
+    options: WorkerOptions,
+) -> Result<()> {
+    while let Some(first) = rx.recv().await {
+        let mut batch: Vec<Work> = vec![first];
+        let mut rows = batch[0].keys.len();
+        while rows < options.batch_rows {
+            match rx.try_recv() {
+                Ok(more) => {
+                    rows += more.keys.len();
+                    batch.push(more);
+                }
+                Err(_) => break,
+            }
+        }
+        // Compact: one entry per table, each key once.
+        let mut by_table: HashMap<usize, Vec<Vec<Value>>> = HashMap::new();
+        let mut seen = HashSet::new();
+        for work in batch {
+            for key in work.keys {
+                if seen.insert((work.table, key_id(&key))) {
+                    by_table.entry(work.table).or_default().push(key);
+                }
+            }
+        }
+        // Keys in order, so concurrent batches lock M2 rows in the same order.
+        for keys in by_table.values_mut() {
+            keys.sort_by_key(|k| key_id(k));
+        }
+        let mut attempt = 1;
+        loop {
+            match apply_batch(&tables, &m1, &m2, &by_table).await {
+                Ok(applied) => {
+                    for (table, a) in applied {
+                        stats.add(table, a);
+                    }
+                    break;
+                }
+                Err(e) if e.is_transient() && attempt < options.attempts => {
+                    let backoff = 50u64 << attempt.min(6);
+                    // Jitter, so workers that deadlocked with each other do not retry in step.
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| u64::from(d.subsec_nanos()));
+                    let jitter = nanos % backoff.max(1);
+                    tracing::warn!(
+                        "{e}; retrying the batch (attempt {attempt} of {})",
+                        options.attempts
+                    );
+                    tokio::time::sleep(Duration::from_millis(backoff + jitter)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Acknowledge only now that M2 has committed. A failed acknowledgement leaves the keys
+        // in flight: they are pending again on the next start, and re-applying them is harmless.
+        let mut conn = m1
+            .get_conn()
+            .await
+            .map_err(|e| Error::db(Side::M1, e, "connecting"))?;
+        for (table, keys) in &by_table {
+            tables[*table].reader.acknowledge(&mut conn, keys).await?;
+            in_flight.release(*table, keys);
+        }
+    }
+    Ok(())
+}
+
+/// One M2 transaction for the whole batch: for each table, deletes (foreign key checks on) then
+/// upserts (checks off).
+async fn apply_batch(
+    tables: &[DeltaTable],
+    m1: &Pool,
+    m2: &Pool,
+    by_table: &HashMap<usize, Vec<Vec<Value>>>,
+) -> Result<Vec<(usize, Applied)>> {
+    let mut m1 = m1
+        .get_conn()
+        .await
+        .map_err(|e| Error::db(Side::M1, e, "connecting"))?;
+    let mut m2 = m2
+        .get_conn()
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "connecting"))?;
+    let mut tx = m2
+        .start_transaction(TxOpts::default())
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "starting a transaction"))?;
+    let mut applied = Vec::with_capacity(by_table.len());
+    let mut order: Vec<&usize> = by_table.keys().collect();
+    order.sort();
+    for table in order {
+        let keys = &by_table[table];
+        let t = &tables[*table];
+        let (current, gone) = apply::read_current(&mut m1, t, keys).await?;
+        // A partial key stands for a set of rows: M2's set is replaced by M1's, in this
+        // transaction, so readers never see it half done.
+        let deleted = if t.partial_key {
+            apply::delete(&mut tx, t, keys).await?
+        } else {
+            apply::delete(&mut tx, t, &gone).await?
+        };
+        let upserted = apply::upsert(&mut tx, &mut m1, t, &current).await?;
+        applied.push((*table, Applied { upserted, deleted }));
+    }
+    tx.commit()
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "committing a batch"))?;
+    Ok(applied)
+}

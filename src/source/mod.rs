@@ -1,0 +1,3 @@
+//! Where changes come from: the deltalog (the triggers' `m2_cl_*` tables); the binlog later.
+
+pub mod deltalog;
