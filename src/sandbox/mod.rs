@@ -22,23 +22,90 @@ pub const M2_BASE: &str = include_str!("../../fixtures/schema/m2-base.sql");
 /// The fixture DMT tree (`fixtures/dmt/`), for the demo: written out so the demo runs the same
 /// config files a user would, from any directory.
 pub const DMT_TREE: &[(&str, &str)] = &[
-    ("etc/opensource-to-opensource/1.9.4.5/config.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/config.xml.dist")),
-    ("etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist")),
-    ("etc/opensource-to-opensource/1.9.4.5/map.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map.xml.dist")),
-    ("etc/opensource-to-opensource/class-map.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/class-map.xml.dist")),
-    ("etc/opensource-to-opensource/customer-attribute-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/customer-attribute-groups.xml.dist")),
-    ("etc/opensource-to-opensource/customer-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/customer-document-groups.xml.dist")),
-    ("etc/opensource-to-opensource/deltalog.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/deltalog.xml.dist")),
-    ("etc/opensource-to-opensource/eav-attribute-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/eav-attribute-groups.xml.dist")),
-    ("etc/opensource-to-opensource/eav-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/eav-document-groups.xml.dist")),
-    ("etc/opensource-to-opensource/log-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/log-document-groups.xml.dist")),
-    ("etc/opensource-to-opensource/map-customer.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-customer.xml.dist")),
-    ("etc/opensource-to-opensource/map-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-document-groups.xml.dist")),
-    ("etc/opensource-to-opensource/map-eav.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-eav.xml.dist")),
-    ("etc/opensource-to-opensource/map-log.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-log.xml.dist")),
-    ("etc/opensource-to-opensource/map-stores.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-stores.xml.dist")),
-    ("etc/opensource-to-opensource/order-grids-document-groups.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/order-grids-document-groups.xml.dist")),
-    ("etc/opensource-to-opensource/settings.xml.dist", include_str!("../../fixtures/dmt/etc/opensource-to-opensource/settings.xml.dist")),
+    (
+        "etc/opensource-to-opensource/1.9.4.5/config.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/config.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map-tier-price.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/1.9.4.5/map.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/1.9.4.5/map.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/class-map.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/class-map.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/customer-attribute-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/customer-attribute-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/customer-document-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/customer-document-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/deltalog.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/deltalog.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/eav-attribute-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/eav-attribute-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/eav-document-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/eav-document-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/log-document-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/log-document-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/map-customer.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-customer.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/map-document-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/map-document-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/map-eav.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-eav.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/map-log.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-log.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/map-stores.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/map-stores.xml.dist"),
+    ),
+    (
+        "etc/opensource-to-opensource/order-grids-document-groups.xml.dist",
+        include_str!(
+            "../../fixtures/dmt/etc/opensource-to-opensource/order-grids-document-groups.xml.dist"
+        ),
+    ),
+    (
+        "etc/opensource-to-opensource/settings.xml.dist",
+        include_str!("../../fixtures/dmt/etc/opensource-to-opensource/settings.xml.dist"),
+    ),
 ];
 
 /// (Re)creates `magento1` and `magento2` on `server` with the fixture schemas and reference rows.
@@ -53,7 +120,10 @@ pub async fn create_store_databases(server: &Server) -> Result<(), mysql_async::
 
 /// Writes the fixture DMT tree below `dir` with a config.xml (no `.dist`) whose source and
 /// destination are the databases `magento1` and `magento2` on `server`; returns its path.
-pub fn write_dmt_tree(dir: &std::path::Path, server: &Server) -> std::io::Result<std::path::PathBuf> {
+pub fn write_dmt_tree(
+    dir: &std::path::Path,
+    server: &Server,
+) -> std::io::Result<std::path::PathBuf> {
     for (relative, text) in DMT_TREE {
         let mut path = dir.join(relative);
         if let Some(parent) = path.parent() {

@@ -45,7 +45,11 @@ impl TableMapping {
         for (column, expression) in &self.lookups {
             list.push(format!("{expression} AS {}", quote_ident(column)));
         }
-        format!("SELECT {} FROM {} AS t", list.join(", "), quote_ident(&self.source_table))
+        format!(
+            "SELECT {} FROM {} AS t",
+            list.join(", "),
+            quote_ident(&self.source_table)
+        )
     }
 }
 
@@ -123,7 +127,9 @@ pub fn plan(
                 Some(dest_column) => {
                     // As the DMT: the base type is compared, so widening (decimal(12,4) to
                     // decimal(20,4)) or a narrowed varchar is no mismatch here.
-                    if !dest_column.data_type.eq_ignore_ascii_case(&column.data_type)
+                    if !dest_column
+                        .data_type
+                        .eq_ignore_ascii_case(&column.data_type)
                         && !map.is_datatype_ignored(document, &column.name, Side::Source)
                         && !map.is_datatype_ignored(&destination, &field, Side::Destination)
                     {
