@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use mysql_async::prelude::{FromValue, Queryable};
 use mysql_async::Row;
 
+use super::rng::Rng;
 use super::sql::{Lit, T, TABLES};
 use super::text::Ts;
 
@@ -101,7 +102,7 @@ pub(crate) struct Context {
     pub shipment_type: i64,
     pub creditmemo_type: i64,
     /// `increment_pad_length` per entity type id.
-    pub increment_pad: HashMap<i64, usize>,
+    increment_pads: HashMap<i64, usize>,
     attrs: HashMap<(i64, String), Attr>,
     pub stores: Vec<StoreView>,
     pub review_product_entity: i64,
@@ -120,7 +121,7 @@ impl Context {
         };
 
         let mut types: HashMap<String, (i64, i64)> = HashMap::new();
-        let mut increment_pad = HashMap::new();
+        let mut increment_pads = HashMap::new();
         let rows: Vec<Row> = q
             .query("SELECT entity_type_id, entity_type_code, default_attribute_set_id, increment_pad_length FROM eav_entity_type")
             .await?;
@@ -130,7 +131,7 @@ impl Context {
             let set: i64 = col(&mut row, 2)?;
             let pad: i64 = col(&mut row, 3)?;
             types.insert(code, (id, set));
-            increment_pad.insert(id, pad.clamp(1, 20) as usize);
+            increment_pads.insert(id, pad.clamp(1, 20) as usize);
         }
         let ty = |code: &str| {
             types
@@ -257,7 +258,7 @@ impl Context {
             invoice_type,
             shipment_type,
             creditmemo_type,
-            increment_pad,
+            increment_pads,
             attrs,
             stores,
             review_product_entity,
@@ -284,6 +285,30 @@ impl Context {
             .iter()
             .find(|s| s.id == id)
             .unwrap_or(&self.stores[0])
+    }
+
+    /// Whether `id` is one of the active store views.
+    pub fn has_store(&self, id: i64) -> bool {
+        self.stores.iter().any(|s| s.id == id)
+    }
+
+    /// A shopper's store view: the first (default) one, or 30 % of the time one of the others.
+    pub fn random_store(&self, rng: &mut Rng) -> &StoreView {
+        if self.stores.len() > 1 && rng.percent(30) {
+            &self.stores[1 + rng.below(self.stores.len() as u64 - 1) as usize]
+        } else {
+            &self.stores[0]
+        }
+    }
+
+    /// Any store view, each as likely.
+    pub fn any_store(&self, rng: &mut Rng) -> &StoreView {
+        &self.stores[rng.below(self.stores.len() as u64) as usize]
+    }
+
+    /// The digits after the prefix of an entity type's increment ids (M1's default is 8).
+    pub fn increment_pad(&self, entity_type: i64) -> usize {
+        self.increment_pads.get(&entity_type).copied().unwrap_or(8)
     }
 }
 

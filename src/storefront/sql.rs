@@ -388,11 +388,20 @@ impl Row<'_> {
         self
     }
 
-    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+    /// `put` of the value, or NULL: the `opt_*` writers.
+    fn or_null<V>(
+        &mut self,
+        v: Option<V>,
+        put: impl FnOnce(&mut Self, V) -> &mut Self,
+    ) -> &mut Self {
         match v {
-            Some(v) => self.int(v),
+            Some(v) => put(self, v),
             None => self.null(),
         }
+    }
+
+    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.or_null(v, Self::int)
     }
 
     pub fn str(&mut self, v: &str) -> &mut Self {
@@ -402,10 +411,7 @@ impl Row<'_> {
     }
 
     pub fn opt_str(&mut self, v: Option<&str>) -> &mut Self {
-        match v {
-            Some(v) => self.str(v),
-            None => self.null(),
-        }
+        self.or_null(v, Self::str)
     }
 
     /// A `decimal(12,4)` in 1/10000 units.
@@ -416,10 +422,7 @@ impl Row<'_> {
     }
 
     pub fn opt_dec4(&mut self, v: Option<i64>) -> &mut Self {
-        match v {
-            Some(v) => self.dec4(v),
-            None => self.null(),
-        }
+        self.or_null(v, Self::dec4)
     }
 
     pub fn ts(&mut self, t: Ts) -> &mut Self {
@@ -431,10 +434,7 @@ impl Row<'_> {
     }
 
     pub fn opt_ts(&mut self, t: Option<Ts>) -> &mut Self {
-        match t {
-            Some(t) => self.ts(t),
-            None => self.null(),
-        }
+        self.or_null(t, Self::ts)
     }
 
     /// Bytes as a hex literal, for binary columns (never mixed into a character string).

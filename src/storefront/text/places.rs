@@ -1,0 +1,141 @@
+//! Where shoppers live: places with their postcode and phone patterns and tax rates, and
+//! streets.
+
+/// A place: country, city, region and its M1 `directory_country_region` id when the country
+/// has a region list, postcode pattern (`#` = digit), phone prefix, tax rate in basis points.
+pub struct Place {
+    pub country: &'static str,
+    pub city: &'static str,
+    pub region: Option<&'static str>,
+    pub region_id: Option<i64>,
+    pub postcode: &'static str,
+    pub phone: &'static str,
+    pub tax_bp: i64,
+    pub tax_code: &'static str,
+}
+
+pub const PLACES: &[Place] = &[
+    Place {
+        country: "US",
+        city: "New York",
+        region: Some("New York"),
+        region_id: Some(43),
+        postcode: "100##",
+        phone: "+1 212",
+        tax_bp: 825,
+        tax_code: "US-NY-*-Rate 1",
+    },
+    Place {
+        country: "US",
+        city: "Los Angeles",
+        region: Some("California"),
+        region_id: Some(12),
+        postcode: "900##",
+        phone: "+1 213",
+        tax_bp: 825,
+        tax_code: "US-CA-*-Rate 1",
+    },
+    Place {
+        country: "US",
+        city: "Austin",
+        region: Some("Texas"),
+        region_id: Some(57),
+        postcode: "787##",
+        phone: "+1 512",
+        tax_bp: 625,
+        tax_code: "US-TX-*-Rate 1",
+    },
+    Place {
+        country: "DE",
+        city: "München",
+        region: Some("Bayern"),
+        region_id: Some(81),
+        postcode: "80###",
+        phone: "+49 89",
+        tax_bp: 1900,
+        tax_code: "DE MwSt 19%",
+    },
+    Place {
+        country: "DE",
+        city: "Köln",
+        region: Some("Nordrhein-Westfalen"),
+        region_id: Some(88),
+        postcode: "50###",
+        phone: "+49 221",
+        tax_bp: 1900,
+        tax_code: "DE MwSt 19%",
+    },
+    Place {
+        country: "FR",
+        city: "Paris",
+        region: Some("Paris"),
+        region_id: Some(257),
+        postcode: "750##",
+        phone: "+33 1",
+        tax_bp: 2000,
+        tax_code: "FR TVA 20%",
+    },
+    Place {
+        country: "FR",
+        city: "Besançon",
+        region: Some("Doubs"),
+        region_id: Some(206),
+        postcode: "25000",
+        phone: "+33 3",
+        tax_bp: 2000,
+        tax_code: "FR TVA 20%",
+    },
+    Place {
+        country: "GB",
+        city: "London",
+        region: Some("Greater London"),
+        region_id: None,
+        postcode: "SW1A #AA",
+        phone: "+44 20",
+        tax_bp: 2000,
+        tax_code: "GB VAT 20%",
+    },
+    Place {
+        country: "JP",
+        city: "東京",
+        region: Some("東京都"),
+        region_id: None,
+        postcode: "100-####",
+        phone: "+81 3",
+        tax_bp: 1000,
+        tax_code: "JP 消費税 10%",
+    },
+    Place {
+        country: "CH",
+        city: "Zürich",
+        region: Some("Zürich"),
+        region_id: Some(104),
+        postcode: "80##",
+        phone: "+41 44",
+        tax_bp: 770,
+        tax_code: "CH MWST 7.7%",
+    },
+];
+
+pub const STREETS: &[&str] = &[
+    "Hauptstraße",
+    "Main St",
+    "Rue de l'Église",
+    "Avenue des Champs-Élysées",
+    "Königsallee",
+    "Baker Street",
+    "Calle Mayor",
+    "日本橋",
+    "Elm Street",
+    "Bahnhofstraße",
+    "Via Roma",
+];
+pub const STREET_SECOND_LINES: &[&str] = &[
+    "Apt. 4B",
+    "2. OG links",
+    "Bâtiment C",
+    "c/o Müller",
+    "Suite 210",
+];
+/// Street lines with a 4-byte character, for the utf8mb4 address `_text` table only.
+pub const FOUR_BYTE_STREET_LINES: &[&str] = &["Haus 🏠 3", "𠮷祥寺 1-2"];
