@@ -113,8 +113,10 @@ pub enum Command {
 
     /// Measure throughput on a private sandbox database and print rows per second.
     ///
-    /// `bench copy` times migrate:data's copy of a generated store (several runs, median and
-    /// spread). `bench delta` will time the delta pipeline once it is built.
+    /// `bench copy` times migrate:data's copy of a generated store. `bench delta` builds a
+    /// backlog of changed keys with a live storefront, then times from the same state (a)
+    /// migrate:delta --once, (b) a DMT-loop emulation and (c) a server-side INSERT…SELECT
+    /// ceiling. Several runs each, with median and spread.
     Bench {
         /// What to measure.
         #[arg(value_enum, default_value_t = BenchSubject::Copy)]
@@ -125,6 +127,9 @@ pub enum Command {
         /// Store size: `tiny` (100 orders) or `small` (2,000 orders, ~115,000 rows).
         #[arg(long, value_enum, default_value_t = BenchProfile::Small)]
         profile: BenchProfile,
+        /// `bench delta`: changed keys to build up in the deltalog before the catch-up.
+        #[arg(long, default_value_t = 200_000, value_name = "KEYS")]
+        backlog: u64,
     },
 
     /// Run a whole migration on an embedded sandbox database: a live store, migrate:data,
@@ -136,7 +141,7 @@ pub enum Command {
 pub enum BenchSubject {
     /// migrate:data's bulk copy.
     Copy,
-    /// migrate:delta's catch-up (not built yet).
+    /// migrate:delta's catch-up of a deltalog backlog.
     Delta,
 }
 

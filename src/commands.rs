@@ -69,15 +69,18 @@ pub fn run(command: Command) -> Result<i32> {
             subject,
             runs,
             profile,
+            backlog,
         } => {
             use crate::cli::{BenchProfile, BenchSubject};
-            if subject == BenchSubject::Delta {
-                return Err(Error::not_available("bench delta"));
-            }
             let profile = match profile {
                 BenchProfile::Tiny => crate::storefront::StoreProfile::tiny(),
                 BenchProfile::Small => crate::storefront::StoreProfile::small(),
             };
+            if subject == BenchSubject::Delta {
+                let bench = runtime()?.block_on(crate::bench::delta(runs, profile, backlog))?;
+                println!("{}", bench.summary());
+                return Ok(0);
+            }
             let measured = runtime()?.block_on(crate::bench::copy(runs, profile))?;
             println!("{}", crate::bench::summary("migrate:data copy", &measured));
             Ok(0)

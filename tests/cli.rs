@@ -249,7 +249,7 @@ fn bad_bulk_size() {
 fn files_resolve_beside_config_xml_from_any_directory() {
     let path = dmt_root("resolve_anywhere", CONFIG, MAP, DELTALOG);
     let elsewhere = support::scratch_dir("resolve_anywhere_cwd");
-    let out = run(&["migrate:delta", path.to_str().unwrap()], &elsewhere);
+    let out = run(&["verify", path.to_str().unwrap()], &elsewhere);
     // The files were all found and read: what is left is the honest answer.
     assert_eq!(
         (out.code, out.stderr.as_str()),
@@ -271,7 +271,6 @@ fn commands_not_built_yet_say_so() {
     for (args, name) in [
         (vec!["precheck", "etc/config.xml"], "precheck"),
         (vec!["verify", "etc/config.xml"], "verify"),
-        (vec!["bench", "delta"], "bench delta"),
     ] {
         let out = run(&args, root);
         assert_eq!(out.code, 2, "{args:?}");

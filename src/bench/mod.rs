@@ -1,8 +1,12 @@
 //! `mage-migrate bench`: throughput measured on a sandbox database, several runs, with their
 //! spread, so a figure in the README names its machine, runs and variation.
 
+pub mod delta;
+
 use std::io::Write;
 use std::time::Instant;
+
+use mysql_async::prelude::Queryable;
 
 use crate::error::{Error, Result, Side};
 use crate::migrate_data::{self, DataOptions};
@@ -108,4 +112,227 @@ pub fn summary(what: &str, runs: &[Run]) -> String {
         rates[rates.len() - 1],
         machine()
     )
+}
+
+/// The results of `bench delta`: per variant, the runs and the peak memory growth.
+#[derive(Debug, Clone, Default)]
+pub struct DeltaBench {
+    pub backlog_keys: u64,
+    pub tool: Vec<Run>,
+    pub dmt_loop: Vec<Run>,
+    pub ceiling: Vec<Run>,
+    pub tool_peak_bytes: u64,
+    pub dmt_peak_bytes: u64,
+}
+
+fn median_rate(runs: &[Run]) -> f64 {
+    let mut rates: Vec<f64> = runs.iter().map(Run::rate).collect();
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied().unwrap_or(0.0)
+}
+
+impl DeltaBench {
+    pub fn summary(&self) -> String {
+        let (a, b, c) = (
+            median_rate(&self.tool),
+            median_rate(&self.dmt_loop),
+            median_rate(&self.ceiling),
+        );
+        let verdict = if a >= 0.6 * c { "met" } else { "MISSED" };
+        format!(
+            "{}\n{}\n{}\nbacklog: {} changed keys; (a)/(c) = {:.2} (target 0.6: {verdict}); (a)/(b) = {:.1}x; (c)/(b) = {:.1}x; peak memory growth: (a) {} MiB, (b) {} MiB",
+            summary("(a) migrate:delta --once", &self.tool),
+            summary("(b) DMT-loop emulation", &self.dmt_loop),
+            summary("(c) server-side INSERT…SELECT ceiling", &self.ceiling),
+            self.backlog_keys,
+            a / c.max(1e-9),
+            a / b.max(1e-9),
+            c / b.max(1e-9),
+            self.tool_peak_bytes >> 20,
+            self.dmt_peak_bytes >> 20,
+        )
+    }
+}
+
+async fn pending_keys(m1: &mut mysql_async::Conn, followed: &[delta::Followed]) -> Result<u64> {
+    let mut total = 0;
+    for f in followed {
+        let n: Option<u64> = m1
+            .query_first(format!(
+                "SELECT COUNT(*) FROM {} WHERE processed = 0",
+                crate::db::quote_ident(&f.deltalog)
+            ))
+            .await
+            .map_err(db_error)?;
+        total += n.unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// Copies every table of `from` into `to` (created from the fixture schema or like `from`).
+async fn clone_tables(root: &mut mysql_async::Conn, from: &str, to: &str) -> Result<()> {
+    let q = crate::db::quote_ident;
+    let tables: Vec<String> = root
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+            (from,),
+        )
+        .await
+        .map_err(db_error)?;
+    root.query_drop(
+        "SET SESSION foreign_key_checks = 0, SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+    )
+    .await
+    .map_err(db_error)?;
+    for table in tables {
+        root.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {}.{} LIKE {}.{}",
+            q(to),
+            q(&table),
+            q(from),
+            q(&table)
+        ))
+        .await
+        .map_err(db_error)?;
+        root.query_drop(format!("DELETE FROM {}.{}", q(to), q(&table)))
+            .await
+            .map_err(db_error)?;
+        root.query_drop(format!(
+            "INSERT INTO {}.{} SELECT * FROM {}.{}",
+            q(to),
+            q(&table),
+            q(from),
+            q(&table)
+        ))
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// The tables the Map delta follows, for the emulations.
+async fn followed(setup: &Setup, server: &Server) -> Result<Vec<delta::Followed>> {
+    use crate::db::schema::Schema;
+    let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
+    let mut m2 = crate::db::connect(Side::M2, &server.database("magento2"), &[]).await?;
+    let s1 = Schema::read(&mut m1).await.map_err(db_error)?;
+    let s2 = Schema::read(&mut m2).await.map_err(db_error)?;
+    let (mappings, _) = crate::steps::map::plan(&setup.map, &s1, &s2, "", "")?;
+    let mut out = Vec::new();
+    for (table, _) in setup.deltalog_groups.documents_of("delta_map") {
+        let Some(entry) = setup.deltalog_tables.iter().find(|t| t.table == table) else {
+            continue;
+        };
+        let deltalog = crate::deltalog::naming::deltalog_table("", table);
+        let Some(mapping) = mappings.iter().find(|m| m.source_table == table) else {
+            continue;
+        };
+        if s1.table(&deltalog).is_none() {
+            continue;
+        }
+        let destination_key = entry
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let i = mapping.select_columns.iter().position(|c| c == k)?;
+                mapping
+                    .copies
+                    .iter()
+                    .find(|(s, _)| *s == i)
+                    .map(|(_, d)| d.clone())
+            })
+            .collect();
+        out.push(delta::Followed {
+            mapping: mapping.clone(),
+            deltalog,
+            keys: entry.keys.clone(),
+            destination_key,
+        });
+    }
+    Ok(out)
+}
+
+/// Seeds a store, copies it, builds a backlog of at least `backlog_keys` changed keys with the
+/// storefront workload, then times (a), (b) and (c) `runs` times each from that same state.
+pub async fn delta(runs: u32, profile: StoreProfile, backlog_keys: u64) -> Result<DeltaBench> {
+    let dir = std::env::temp_dir().join(format!("mage-migrate-bench-{}", std::process::id()));
+    let server = Server::start(&dir, &ServerOptions::default()).map_err(sandbox_error)?;
+    let result = async {
+        let out = &mut std::io::stdout();
+        let config = sandbox::write_dmt_tree(&dir.join("dmt"), &server).map_err(sandbox_error)?;
+        let setup = Setup::load(&config)?;
+        sandbox::create_store_databases(&server).await.map_err(db_error)?;
+        let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
+        seed_store(&mut m1, &profile).await.map_err(db_error)?;
+        let options = DataOptions {
+            skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
+            ..DataOptions::default()
+        };
+        migrate_data::run(&setup, &options).await?;
+        let followed = followed(&setup, &server).await?;
+        let mut workload = crate::storefront::Workload::new(profile.seed ^ 0xbe4c);
+        workload.load_state(&mut m1).await.map_err(db_error)?;
+        let started = Instant::now();
+        let mut actions = 0;
+        let mut pending = 0;
+        while pending < backlog_keys && actions < 200_000 {
+            workload.run(&mut m1, 2_000).await.map_err(db_error)?;
+            actions += 2_000;
+            pending = pending_keys(&mut m1, &followed).await?;
+        }
+        let _ = writeln!(
+            out,
+            "backlog: {pending} changed keys in {} tables from {actions} storefront actions ({:.0} s)",
+            followed.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let _ = m1.disconnect().await;
+        let mut root = crate::db::connect(Side::M1, &server.database("mysql"), &[]).await?;
+        for (from, to) in [("magento1", "snapshot1"), ("magento2", "snapshot2")] {
+            crate::sandbox::create_database(&mut root, to, &[]).await.map_err(db_error)?;
+            clone_tables(&mut root, from, to).await?;
+        }
+        let mut bench = DeltaBench {
+            backlog_keys: pending,
+            ..DeltaBench::default()
+        };
+        for run in 1..=runs.max(1) {
+            for variant in ["a", "b", "c"] {
+                sandbox::create_store_databases(&server).await.map_err(db_error)?;
+                clone_tables(&mut root, "snapshot1", "magento1").await?;
+                clone_tables(&mut root, "snapshot2", "magento2").await?;
+                let (measured, peak) = match variant {
+                    "a" => delta::timed(delta::tool(&setup)).await?,
+                    "b" => {
+                        let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
+                        let mut m2 = crate::db::connect(Side::M2, &server.database("magento2"), &crate::db::m2_write_session()).await?;
+                        delta::timed(delta::dmt_loop(&mut m1, &mut m2, &followed, 50_000)).await?
+                    }
+                    _ => delta::timed(delta::ceiling(&mut root, "magento1", "magento2", &followed)).await?,
+                };
+                // Rates over the same changed keys, whatever each variant counts.
+                let measured = Run {
+                    rows: pending,
+                    seconds: measured.seconds,
+                };
+                let _ = writeln!(out, "run {run} ({variant}): {pending} keys in {:.2} s = {:.0} keys/s", measured.seconds, measured.rate());
+                match variant {
+                    "a" => {
+                        bench.tool.push(measured);
+                        bench.tool_peak_bytes = bench.tool_peak_bytes.max(peak);
+                    }
+                    "b" => {
+                        bench.dmt_loop.push(measured);
+                        bench.dmt_peak_bytes = bench.dmt_peak_bytes.max(peak);
+                    }
+                    _ => bench.ceiling.push(measured),
+                }
+            }
+        }
+        Ok(bench)
+    }
+    .await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
