@@ -48,7 +48,7 @@ impl Default for DeltaOptions {
             skip_steps: Vec::new(),
             once: false,
             poll_interval: Duration::from_millis(500),
-            page_rows: 1000,
+            page_rows: 5000,
             workers: WorkerOptions::default(),
         }
     }
@@ -348,7 +348,8 @@ async fn drive(
             report.cycles += 1;
             let cycle_started = Instant::now();
             let mut claimed = 0u64;
-            for (_, indexes) in &plan.steps {
+            for (title, indexes) in &plan.steps {
+                let claiming = Instant::now();
                 for &index in indexes {
                     if stop.requested() {
                         break;
@@ -358,11 +359,18 @@ async fn drive(
                     )
                     .await?;
                 }
+                let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
+                tracing::debug!(
+                    "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
+                    claiming.elapsed().as_secs_f64()
+                );
             }
+            let purging = Instant::now();
             for reader in &plan.purge {
                 reader.purge(&mut m1).await?;
             }
+            tracing::debug!("purge took {:.3} s", purging.elapsed().as_secs_f64());
             if claimed > 0 {
                 let applied = stats.take();
                 let mut cycle = Cycle {

@@ -256,7 +256,7 @@ fn files_resolve_beside_config_xml_from_any_directory() {
         (
             2,
             concat!(
-                "error: migrate:delta is not available yet in mage-migrate ",
+                "error: verify is not available yet in mage-migrate ",
                 env!("CARGO_PKG_VERSION"),
                 "\n"
             )

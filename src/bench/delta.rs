@@ -44,7 +44,8 @@ fn rss() -> u64 {
         * 1024
 }
 
-/// Samples the resident memory while `f` runs; returns its result and the peak growth.
+/// Samples the resident memory while `f` runs; returns its result and the peak resident size
+/// of this process during the run.
 pub async fn with_peak_memory<T>(f: impl std::future::Future<Output = T>) -> (T, u64) {
     let baseline = rss();
     let peak = Arc::new(AtomicU64::new(baseline));
@@ -61,7 +62,7 @@ pub async fn with_peak_memory<T>(f: impl std::future::Future<Output = T>) -> (T,
     let out = f.await;
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
-    (out, peak.load(Ordering::Relaxed).saturating_sub(baseline))
+    (out, peak.load(Ordering::Relaxed))
 }
 
 /// (a): the tool itself.
@@ -84,14 +85,17 @@ fn m2(e: mysql_async::Error, what: &str) -> Error {
 }
 
 /// (b): the DMT's loop, single-threaded, as the DMT runs it.
-pub async fn dmt_loop(
-    m1c: &mut Conn,
-    m2c: &mut Conn,
-    followed: &[Followed],
-    page: usize,
-) -> Result<u64> {
+/// The DMT's automatic page size (`bulk_size` 0): `ceil(memory_limit / (3000 × columns))`,
+/// at most 50,000, here with PHP's `memory_limit` at 2 GiB, the usual setting for the DMT.
+pub fn dmt_page_rows(columns: usize) -> usize {
+    let memory_limit: usize = 2 << 30;
+    memory_limit.div_ceil(3000 * columns.max(1)).min(50_000)
+}
+
+pub async fn dmt_loop(m1c: &mut Conn, m2c: &mut Conn, followed: &[Followed]) -> Result<u64> {
     let mut rows = 0u64;
     for f in followed {
+        let page = dmt_page_rows(f.mapping.select_columns.len());
         let transformer = MapTransformer::new(&f.mapping)?;
         let deltalog = quote_ident(&f.deltalog);
         let keys: Vec<String> = f.keys.iter().map(|k| quote_ident(k)).collect();

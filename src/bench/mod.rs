@@ -140,7 +140,7 @@ impl DeltaBench {
         );
         let verdict = if a >= 0.6 * c { "met" } else { "MISSED" };
         format!(
-            "{}\n{}\n{}\nbacklog: {} changed keys; (a)/(c) = {:.2} (target 0.6: {verdict}); (a)/(b) = {:.1}x; (c)/(b) = {:.1}x; peak memory growth: (a) {} MiB, (b) {} MiB",
+            "{}\n{}\n{}\nbacklog: {} changed keys; (a)/(c) = {:.2} (target 0.6: {verdict}); (a)/(b) = {:.1}x; (c)/(b) = {:.1}x; peak resident memory of the bench process during the runs: (a) {} MiB, (b) {} MiB",
             summary("(a) migrate:delta --once", &self.tool),
             summary("(b) DMT-loop emulation", &self.dmt_loop),
             summary("(c) server-side INSERT…SELECT ceiling", &self.ceiling),
@@ -306,7 +306,7 @@ pub async fn delta(runs: u32, profile: StoreProfile, backlog_keys: u64) -> Resul
                     "b" => {
                         let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
                         let mut m2 = crate::db::connect(Side::M2, &server.database("magento2"), &crate::db::m2_write_session()).await?;
-                        delta::timed(delta::dmt_loop(&mut m1, &mut m2, &followed, 50_000)).await?
+                        delta::timed(delta::dmt_loop(&mut m1, &mut m2, &followed)).await?
                     }
                     _ => delta::timed(delta::ceiling(&mut root, "magento1", "magento2", &followed)).await?,
                 };

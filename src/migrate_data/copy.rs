@@ -197,11 +197,11 @@ mod tests {
     fn keyset_pages() {
         assert_eq!(
             select_sql(&mapping(&["a"]), false, 10),
-            "SELECT `a`, `b`, `c` FROM `t` AS t ORDER BY t.`a` LIMIT 10"
+            "SELECT t.`a`, t.`b`, t.`c` FROM `t` AS t ORDER BY t.`a` LIMIT 10"
         );
         assert_eq!(
             select_sql(&mapping(&["a", "b"]), true, 5),
-            "SELECT `a`, `b`, `c` FROM `t` AS t WHERE (t.`a` > ?) OR (t.`a` = ? AND t.`b` > ?) ORDER BY t.`a`, t.`b` LIMIT 5"
+            "SELECT t.`a`, t.`b`, t.`c` FROM `t` AS t WHERE (t.`a` > ?) OR (t.`a` = ? AND t.`b` > ?) ORDER BY t.`a`, t.`b` LIMIT 5"
         );
         assert_eq!(
             keyset_params(&[Value::Int(1), Value::Int(2)]),

@@ -18,6 +18,9 @@ use super::apply::{self, Applied, DeltaTable};
 use crate::error::{Error, Result, Side};
 use crate::source::deltalog::key_id;
 
+/// How long a worker with a small batch waits for more keys before it writes.
+const LINGER: Duration = Duration::from_millis(3);
+
 /// Keys of one table, claimed together, bound for one worker.
 #[derive(Debug)]
 pub struct Work {
@@ -42,7 +45,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             workers: (cores * 2).clamp(2, 16),
             channel_capacity: 8,
-            batch_rows: 1000,
+            batch_rows: 5000,
             attempts: 8,
         }
     }
@@ -138,13 +141,19 @@ pub async fn worker(
     while let Some(first) = rx.recv().await {
         let mut batch: Vec<Work> = vec![first];
         let mut rows = batch[0].keys.len();
+        // Gather what is waiting; when the batch is still small, linger a moment for the
+        // readers' next pages, since one larger transaction costs far less than several.
         while rows < options.batch_rows {
-            match rx.try_recv() {
-                Ok(more) => {
+            let more = match rx.try_recv() {
+                Ok(more) => Some(more),
+                Err(_) => tokio::time::timeout(LINGER, rx.recv()).await.ok().flatten(),
+            };
+            match more {
+                Some(more) => {
                     rows += more.keys.len();
                     batch.push(more);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         // Compact: one entry per table, each key once.

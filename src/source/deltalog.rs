@@ -4,8 +4,8 @@
 //! cycle, as the DMT does). Our triggers reset a changed key to 0, so:
 //! - a claim moves 0 → 2 by explicit key list, in primary-key pages, under READ COMMITTED, so it
 //!   never takes gap locks that would block the store's own inserts through the triggers;
-//! - an acknowledgement moves 2 → 1 only for rows still at 2: a row changed after its claim was
-//!   reset to 0 by the trigger and is claimed again;
+//! - an acknowledgement removes the row only if it is still at 2: a row changed after its claim
+//!   was reset to 0 by the trigger and is claimed again;
 //! - at start-up rows left at 2 by a crash are made pending again.
 //!
 //! A key that is in flight in this process is never claimed a second time until it is
@@ -99,9 +99,22 @@ impl DeltalogReader {
         self.set_processed(conn, keys, 0, 2).await
     }
 
-    /// Marks applied keys done, only where still in flight.
+    /// Acknowledges applied keys, only where still in flight: a row the trigger reset to 0
+    /// meanwhile stays, to be claimed again. The row is deleted at once rather than marked 1
+    /// and purged at the end of the cycle: the same end state, one write less per key.
     pub async fn acknowledge(&self, conn: &mut Conn, keys: &[Vec<Value>]) -> Result<()> {
-        self.set_processed(conn, keys, 2, 1).await
+        for chunk in keys.chunks(1000) {
+            let sql = format!(
+                "DELETE FROM {} WHERE processed = 2 AND ({})",
+                quote_ident(&self.tracked.deltalog),
+                key_list_condition(&self.tracked.keys, chunk.len(), "")
+            );
+            let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+            conn.exec_drop(sql, params)
+                .await
+                .map_err(|e| Self::m1(e, &format!("acknowledging in {}", self.tracked.deltalog)))?;
+        }
+        Ok(())
     }
 
     async fn set_processed(

@@ -41,7 +41,11 @@ pub struct TableMapping {
 impl TableMapping {
     /// `SELECT` list and `FROM` clause of a page: every M1 column, then the lookups.
     pub fn select_from(&self) -> String {
-        let mut list: Vec<String> = self.select_columns.iter().map(|c| quote_ident(c)).collect();
+        let mut list: Vec<String> = self
+            .select_columns
+            .iter()
+            .map(|c| format!("t.{}", quote_ident(c)))
+            .collect();
         for (column, expression) in &self.lookups {
             list.push(format!("{expression} AS {}", quote_ident(column)));
         }
