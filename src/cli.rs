@@ -21,6 +21,10 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Log lines as text, or as JSON objects (one per line) for a log pipeline.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -31,6 +35,12 @@ pub struct ConfigArg {
     /// Path to the DMT config.xml.
     #[arg(value_name = "CONFIG")]
     pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +109,14 @@ pub enum Command {
         /// Milliseconds to wait after a cycle that found nothing (the DMT waits 5 s).
         #[arg(long, default_value_t = 500, value_name = "MS")]
         poll_interval_ms: u64,
+        /// Set aside a key that fails with a definite error (a value too long for Magento 2, a
+        /// unique clash with a live row, …) in the `mage_migrate_quarantine` table of Magento 2,
+        /// acknowledge it and go on; exit 1 at the end. Without it such an error stops the run.
+        #[arg(long)]
+        skip_errors: bool,
+        /// Append a JSON summary of every cycle that did work to this file (one object a line).
+        #[arg(long, value_name = "PATH")]
+        report_json: Option<std::path::PathBuf>,
     },
 
     /// Install, inspect or remove the m2_cl_* deltalog tables and triggers in Magento 1.

@@ -38,6 +38,8 @@ pub fn run(command: Command) -> Result<i32> {
             workers,
             batch_rows,
             poll_interval_ms,
+            skip_errors,
+            report_json,
         } => {
             let setup = Setup::load(&config.config)?;
             if source == crate::cli::ChangeSource::Binlog {
@@ -47,6 +49,7 @@ pub fn run(command: Command) -> Result<i32> {
                 reset,
                 skip_steps: skip_step,
                 once,
+                skip_errors,
                 poll_interval: std::time::Duration::from_millis(poll_interval_ms),
                 ..Default::default()
             };
@@ -54,7 +57,7 @@ pub fn run(command: Command) -> Result<i32> {
                 options.workers.workers = n.max(1);
             }
             options.workers.batch_rows = batch_rows.max(1);
-            migrate_delta(&setup, &options)
+            migrate_delta(&setup, &options, report_json.as_deref())
         }
         Command::Deltalog(sub) => deltalog_command(sub),
         Command::Precheck(config) => {
@@ -280,7 +283,11 @@ fn migrate_data(setup: &Setup, options: &crate::migrate_data::DataOptions) -> Re
     Ok(0)
 }
 
-fn migrate_delta(setup: &Setup, options: &crate::migrate_delta::DeltaOptions) -> Result<i32> {
+fn migrate_delta(
+    setup: &Setup,
+    options: &crate::migrate_delta::DeltaOptions,
+    report_json: Option<&std::path::Path>,
+) -> Result<i32> {
     use crate::migrate_delta::{run, Stop};
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -312,7 +319,22 @@ fn migrate_delta(setup: &Setup, options: &crate::migrate_delta::DeltaOptions) ->
         if !options.once {
             eprintln!("migrate:delta: following the deltalog; CTRL+C stops");
         }
+        let mut report_file = match report_json {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| Error::Usage(format!("--report-json {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
         let report = run(setup, options, stop, |cycle| {
+            if let Some(file) = report_file.as_mut() {
+                if let Err(e) = writeln!(file, "{}", cycle.to_json()) {
+                    tracing::warn!("--report-json: {e}");
+                }
+            }
             let tables: Vec<String> = cycle
                 .tables
                 .iter()
@@ -338,6 +360,13 @@ fn migrate_delta(setup: &Setup, options: &crate::migrate_delta::DeltaOptions) ->
         );
         if !report.skipped_steps.is_empty() {
             println!("left to the DMT: {}", report.skipped_steps.join(", "));
+        }
+        if report.quarantined > 0 {
+            println!(
+                "{} keys were quarantined with their errors in mage_migrate_quarantine (Magento 2); fix them in Magento 1 and they follow with their next change",
+                report.quarantined
+            );
+            return Ok(1);
         }
         Ok(0)
     })

@@ -38,6 +38,8 @@ pub struct DeltaOptions {
     pub poll_interval: Duration,
     /// Keys claimed per deltalog page.
     pub page_rows: usize,
+    /// Quarantine keys that fail with a definite error and go on (exit 1 at the end).
+    pub skip_errors: bool,
     pub workers: WorkerOptions,
 }
 
@@ -49,6 +51,7 @@ impl Default for DeltaOptions {
             once: false,
             poll_interval: Duration::from_millis(500),
             page_rows: 5000,
+            skip_errors: false,
             workers: WorkerOptions::default(),
         }
     }
@@ -93,6 +96,48 @@ pub struct Cycle {
     pub backlog: u64,
 }
 
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl Cycle {
+    /// One JSON object, for `--report-json`.
+    pub fn to_json(&self) -> String {
+        let tables: Vec<String> = self
+            .tables
+            .iter()
+            .map(|(t, a)| {
+                format!(
+                    "{{\"table\":{},\"upserted\":{},\"deleted\":{}}}",
+                    json_string(t),
+                    a.upserted,
+                    a.deleted
+                )
+            })
+            .collect();
+        format!(
+            "{{\"cycle\":{},\"keys\":{},\"seconds\":{:.3},\"keys_per_second\":{:.0},\"backlog\":{},\"tables\":[{}]}}",
+            self.number,
+            self.keys,
+            self.seconds,
+            self.keys as f64 / self.seconds.max(0.001),
+            self.backlog,
+            tables.join(",")
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DeltaReport {
     pub cycles: u64,
@@ -100,6 +145,8 @@ pub struct DeltaReport {
     pub deleted: u64,
     pub elapsed: Duration,
     pub skipped_steps: Vec<String>,
+    /// Keys set aside by `--skip-errors` (in `mage_migrate_quarantine`).
+    pub quarantined: u64,
 }
 
 /// The deltalog groups of the delta steps this version runs, by DMT class.
@@ -316,6 +363,13 @@ async fn drive(
         }
     }
 
+    let mut worker_options = options.workers.clone();
+    if options.skip_errors {
+        let dest_prefix = setup.config.options.dest_prefix();
+        worker_options.quarantine = Some(Arc::new(
+            crate::pipeline::workers::Quarantine::open(m2_pool, &dest_prefix).await?,
+        ));
+    }
     let tables = Arc::new(plan.tables);
     let in_flight = Arc::new(InFlight::default());
     let stats = Arc::new(Stats::default());
@@ -332,7 +386,7 @@ async fn drive(
             m2_pool.clone(),
             in_flight.clone(),
             stats.clone(),
-            options.workers.clone(),
+            worker_options.clone(),
         ));
     }
 
@@ -420,6 +474,7 @@ async fn drive(
         return Err(e);
     }
     report.elapsed = started.elapsed();
+    report.quarantined = worker_options.quarantine.as_ref().map_or(0, |q| q.count());
     Ok(report)
 }
 
@@ -499,4 +554,31 @@ async fn wait_drained(in_flight: &InFlight, running: &mut JoinSet<Result<()>>) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycle_json() {
+        let cycle = Cycle {
+            number: 3,
+            tables: vec![(
+                "sales_flat_order".into(),
+                Applied {
+                    upserted: 5,
+                    deleted: 1,
+                },
+            )],
+            keys: 6,
+            seconds: 0.5,
+            backlog: 2,
+        };
+        assert_eq!(
+            cycle.to_json(),
+            r#"{"cycle":3,"keys":6,"seconds":0.500,"keys_per_second":12,"backlog":2,"tables":[{"table":"sales_flat_order","upserted":5,"deleted":1}]}"#
+        );
+        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
+    }
 }

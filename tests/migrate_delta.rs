@@ -431,3 +431,86 @@ async fn a_reused_unique_value_never_overwrites_another_row() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn skip_errors_quarantines_the_failing_key_applies_the_rest_and_exits_1() {
+    let (dbs, setup) = migrated("delta_skip_errors").await;
+    let mut conn = m1(&dbs).await;
+    let (bad, good): (u64, u64) = conn
+        .query_first("SELECT MIN(entity_id), MAX(entity_id) FROM sales_flat_order")
+        .await
+        .unwrap()
+        .unwrap();
+    let long = format!("{}@example.com", "y".repeat(188));
+    conn.exec_drop(
+        "UPDATE sales_flat_order SET customer_email = ? WHERE entity_id = ?",
+        (&long, bad),
+    )
+    .await
+    .unwrap();
+    conn.exec_drop(
+        "UPDATE sales_flat_order SET status = 'closed' WHERE entity_id = ?",
+        (good,),
+    )
+    .await
+    .unwrap();
+    // Without --skip-errors the run stops, naming table, key and column.
+    let (code, _, stderr) = run_cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains(&format!("sales_order (M1 sales_flat_order entity_id={bad}): column customer_email: the M1 value has 200 characters, too long for varchar(128)")),
+        "{stderr}"
+    );
+    let json = support::scratch_dir("delta_skip_errors_json").join("cycles.jsonl");
+    let (code, stdout, stderr) = run_cli(&cli_args(
+        &setup,
+        &[
+            "--once",
+            "--skip-errors",
+            "--report-json",
+            json.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("1 keys were quarantined"), "{stdout}");
+    let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    let quarantined: Vec<(String, String)> = m2
+        .query("SELECT source_table, source_key FROM mage_migrate_quarantine")
+        .await
+        .unwrap();
+    assert_eq!(
+        quarantined,
+        [("sales_flat_order".to_string(), format!("entity_id={bad}"))]
+    );
+    let status: Option<String> = m2
+        .exec_first(
+            "SELECT status FROM sales_order WHERE entity_id = ?",
+            (good,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("closed"));
+    let lines = std::fs::read_to_string(&json).unwrap();
+    assert!(lines.starts_with("{\"cycle\":1,\"keys\":"), "{lines}");
+    assert!(
+        lines.contains("{\"table\":\"sales_flat_order\",\"upserted\":1,\"deleted\":0}"),
+        "{lines}"
+    );
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let (_dbs, setup) = migrated("delta_json_logs").await;
+    let args = cli_args(&setup, &["--once", "--log-format", "json", "-v"]);
+    let (code, _, stderr) = run_cli(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(value.get("level").is_some(), "{line}");
+    }
+}

@@ -37,6 +37,9 @@ pub struct WorkerOptions {
     pub batch_rows: usize,
     /// Tries of a batch that fails with a transient error (deadlock, lock wait, lost connection).
     pub attempts: u32,
+    /// `--skip-errors`: a key that fails with a definite error is quarantined (recorded in
+    /// M2's `mage_migrate_quarantine` with the error) and acknowledged, and the run goes on.
+    pub quarantine: Option<Arc<Quarantine>>,
 }
 
 impl Default for WorkerOptions {
@@ -47,6 +50,7 @@ impl Default for WorkerOptions {
             channel_capacity: 8,
             batch_rows: 5000,
             attempts: 8,
+            quarantine: None,
         }
     }
 }
@@ -170,31 +174,34 @@ pub async fn worker(
         for keys in by_table.values_mut() {
             keys.sort_by_key(|k| key_id(k));
         }
-        let mut attempt = 1;
-        loop {
-            match apply_batch(&tables, &m1, &m2, &by_table).await {
-                Ok(applied) => {
-                    for (table, a) in applied {
-                        stats.add(table, a);
-                    }
-                    break;
+        match apply_with_retries(&tables, &m1, &m2, &by_table, &options).await {
+            Ok(applied) => {
+                for (table, a) in applied {
+                    stats.add(table, a);
                 }
-                Err(e) if e.is_transient() && attempt < options.attempts => {
-                    let backoff = 50u64 << attempt.min(6);
-                    // Jitter, so workers that deadlocked with each other do not retry in step.
-                    let nanos = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| u64::from(d.subsec_nanos()));
-                    let jitter = nanos % backoff.max(1);
-                    tracing::warn!(
-                        "{e}; retrying the batch (attempt {attempt} of {})",
-                        options.attempts
-                    );
-                    tokio::time::sleep(Duration::from_millis(backoff + jitter)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
             }
+            Err(e) => match &options.quarantine {
+                // Find the keys at fault: each key on its own; the failing ones are set aside.
+                Some(quarantine) if !e.is_transient() => {
+                    for (table, keys) in &by_table {
+                        for key in keys {
+                            let one = HashMap::from([(*table, vec![key.clone()])]);
+                            match apply_with_retries(&tables, &m1, &m2, &one, &options).await {
+                                Ok(applied) => {
+                                    for (table, a) in applied {
+                                        stats.add(table, a);
+                                    }
+                                }
+                                Err(e) if !e.is_transient() => {
+                                    quarantine.record(&m2, &tables[*table], key, &e).await?;
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                }
+                _ => return Err(e),
+            },
         }
         // Acknowledge only now that M2 has committed. A failed acknowledgement leaves the keys
         // in flight: they are pending again on the next start, and re-applying them is harmless.
@@ -208,6 +215,112 @@ pub async fn worker(
         }
     }
     Ok(())
+}
+
+/// Applies a batch, retrying transient failures with jittered backoff.
+async fn apply_with_retries(
+    tables: &[DeltaTable],
+    m1: &Pool,
+    m2: &Pool,
+    by_table: &HashMap<usize, Vec<Vec<Value>>>,
+    options: &WorkerOptions,
+) -> Result<Vec<(usize, Applied)>> {
+    let mut attempt = 1;
+    loop {
+        match apply_batch(tables, m1, m2, by_table).await {
+            Ok(applied) => return Ok(applied),
+            Err(e) if e.is_transient() && attempt < options.attempts => {
+                let backoff = 50u64 << attempt.min(6);
+                // Jitter, so workers that deadlocked with each other do not retry in step.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::from(d.subsec_nanos()));
+                let jitter = nanos % backoff.max(1);
+                tracing::warn!(
+                    "{e}; retrying the batch (attempt {attempt} of {})",
+                    options.attempts
+                );
+                tokio::time::sleep(Duration::from_millis(backoff + jitter)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Keys set aside by `--skip-errors`, in M2's `<dest_prefix>mage_migrate_quarantine`.
+#[derive(Debug)]
+pub struct Quarantine {
+    table: String,
+    count: std::sync::atomic::AtomicU64,
+}
+
+impl Quarantine {
+    pub const TABLE: &'static str = "mage_migrate_quarantine";
+
+    /// Creates the quarantine table if needed.
+    pub async fn open(m2: &Pool, dest_prefix: &str) -> Result<Quarantine> {
+        let table = crate::db::quote_ident(&format!("{dest_prefix}{}", Self::TABLE));
+        let mut conn = m2
+            .get_conn()
+            .await
+            .map_err(|e| Error::db(Side::M2, e, "connecting"))?;
+        mysql_async::prelude::Queryable::query_drop(
+            &mut conn,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {table} (\
+                   source_table varchar(64) NOT NULL, \
+                   source_key varchar(255) NOT NULL COMMENT 'the M1 key, e.g. entity_id=12', \
+                   error text NOT NULL, \
+                   quarantined_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+                   PRIMARY KEY (source_table, source_key)\
+                 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='mage-migrate: keys skipped by --skip-errors'"
+            ),
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "creating the quarantine table"))?;
+        Ok(Quarantine {
+            table,
+            count: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    async fn record(
+        &self,
+        m2: &Pool,
+        table: &DeltaTable,
+        key: &[Value],
+        error: &Error,
+    ) -> Result<()> {
+        let described = super::write::describe_key(table.keys(), key);
+        tracing::error!(
+            "{error}; quarantined {} {described} (--skip-errors)",
+            table.mapping.source_table
+        );
+        let mut conn = m2
+            .get_conn()
+            .await
+            .map_err(|e| Error::db(Side::M2, e, "connecting"))?;
+        mysql_async::prelude::Queryable::exec_drop(
+            &mut conn,
+            format!(
+                "INSERT INTO {} (source_table, source_key, error) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE error = VALUES(error)",
+                self.table
+            ),
+            (&table.mapping.source_table, &described, error.to_string()),
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "recording a quarantined key"))?;
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Keys quarantined by this run.
+    pub fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// One M2 transaction for the whole batch: for each table, deletes (foreign key checks on) then
