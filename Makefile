@@ -17,3 +17,4 @@ lint:
 bench:
 	@scripts/ensure-mariadb.sh
 	cargo run --release -- bench copy --runs 3
+	cargo run --release -- bench delta --runs 3
