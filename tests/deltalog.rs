@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Command;
 
 use mage_migrate::deltalog::ddl::{self, KeyColumn};
 use mage_migrate::deltalog::install::Change;
@@ -544,18 +543,6 @@ async fn install_waits_for_a_metadata_lock_held_by_a_long_transaction() {
         .all(|r| r.complete()));
 }
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn the_commands_on_the_stock_like_fixture_config() {
     let dbs = support::databases("cli_stock").await;
@@ -566,7 +553,7 @@ async fn the_commands_on_the_stock_like_fixture_config() {
     let config = support::write_config("cli_stock", &dbs, None);
     let config = config.to_str().unwrap();
 
-    let (code, stdout, stderr) = cli(&["deltalog", "install", config]);
+    let (code, stdout, stderr) = support::cli(&["deltalog", "install", config]);
     assert_eq!(code, 0, "{stderr}");
     let tables_in_m1 = 51;
     assert!(
@@ -584,14 +571,14 @@ async fn the_commands_on_the_stock_like_fixture_config() {
             tables_in_m1 * 3
         )
     );
-    let (code, stdout, _) = cli(&["deltalog", "install", config]);
+    let (code, stdout, _) = support::cli(&["deltalog", "install", config]);
     assert_eq!(code, 0);
     assert!(
         stdout.starts_with("deltalog install: nothing to change; "),
         "{stdout}"
     );
 
-    let (code, stdout, _) = cli(&["deltalog", "status", config]);
+    let (code, stdout, _) = support::cli(&["deltalog", "status", config]);
     assert_eq!(code, 0);
     assert!(
         stdout
@@ -612,7 +599,7 @@ async fn the_commands_on_the_stock_like_fixture_config() {
         "{stdout}"
     );
 
-    let (code, dry, _) = cli(&["deltalog", "install", "--dry-run", config]);
+    let (code, dry, _) = support::cli(&["deltalog", "install", "--dry-run", config]);
     assert_eq!(
         (code, dry.lines().nth(2)),
         (
@@ -621,13 +608,13 @@ async fn the_commands_on_the_stock_like_fixture_config() {
         )
     );
 
-    let (code, stdout, _) = cli(&["deltalog", "remove", config]);
+    let (code, stdout, _) = support::cli(&["deltalog", "remove", config]);
     assert_eq!(code, 0);
     assert_eq!(
         stdout,
         format!("deltalog remove: {tables_in_m1} deltalog tables dropped, {} triggers dropped, 0 other triggers restored without the deltalog statement\n", tables_in_m1 * 3)
     );
-    let (_, stdout, _) = cli(&["deltalog", "status", config]);
+    let (_, stdout, _) = support::cli(&["deltalog", "status", config]);
     assert!(
         stdout
             .lines()
@@ -664,7 +651,7 @@ async fn trigger_creation_without_super_explains_error_1419() {
         1,
     );
     std::fs::write(&config, text).unwrap();
-    let (code, _, stderr) = cli(&["deltalog", "install", config.to_str().unwrap()]);
+    let (code, _, stderr) = support::cli(&["deltalog", "install", config.to_str().unwrap()]);
     assert_eq!(code, 3, "{stderr}");
     let last = stderr.lines().last().unwrap();
     assert!(

@@ -55,18 +55,6 @@ async fn seeded(test: &str, profile: StoreProfile) -> (TestDatabases, Setup) {
     (dbs, setup)
 }
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn skip_args() -> Vec<String> {
     UNBUILT
         .iter()
@@ -184,7 +172,7 @@ async fn a_killed_copy_resumes_without_duplicates_or_gaps() {
     let mut args = vec!["migrate:data".to_string(), config];
     args.extend(skip_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, stdout, stderr) = cli(&args);
+    let (code, stdout, stderr) = support::cli(&args);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("migrate:data: "), "{stdout}");
     assert!(
@@ -260,7 +248,7 @@ async fn a_value_too_long_for_m2_stops_the_copy_naming_table_key_and_column() {
     let mut args = vec!["migrate:data".to_string(), config];
     args.extend(skip_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, stderr) = cli(&args);
+    let (code, _, stderr) = support::cli(&args);
     assert_eq!(code, 4, "{stderr}");
     assert_eq!(
         stderr.lines().last().unwrap(),
@@ -270,7 +258,7 @@ async fn a_value_too_long_for_m2_stops_the_copy_naming_table_key_and_column() {
     m1.query_drop("UPDATE sales_flat_order SET customer_email = 'short@example.com' WHERE customer_email LIKE 'xxxx%'")
         .await
         .unwrap();
-    let (code, _, stderr) = cli(&args);
+    let (code, _, stderr) = support::cli(&args);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         support::diff_through_map(&dbs, &setup).await,
@@ -282,7 +270,7 @@ async fn a_value_too_long_for_m2_stops_the_copy_naming_table_key_and_column() {
 async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
     let dbs = support::databases("copy_unbuilt").await;
     let config = support::write_config("copy_unbuilt", &dbs, None);
-    let (code, _, stderr) = cli(&["migrate:data", config.to_str().unwrap()]);
+    let (code, _, stderr) = support::cli(&["migrate:data", config.to_str().unwrap()]);
     assert_eq!(code, 2);
     let line = stderr.trim_end();
     assert!(line.starts_with("error: these data steps of "), "{line}");
@@ -295,7 +283,7 @@ async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
         "{line}"
     );
     assert_eq!(stderr.lines().count(), 1);
-    let (code, _, stderr) = cli(&[
+    let (code, _, stderr) = support::cli(&[
         "migrate:data",
         config.to_str().unwrap(),
         "--skip-step",
@@ -338,7 +326,7 @@ async fn the_integrity_check_reports_every_unmapped_table_and_field() {
     ];
     args.extend(skip_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, _, stderr) = cli(&args);
+    let (code, _, stderr) = support::cli(&args);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("error: integrity check failed; map.xml does not account for:\n  Source documents are not mapped: greatblog_post\n"), "{stderr}");
     assert!(

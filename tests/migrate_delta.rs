@@ -253,7 +253,7 @@ async fn a_hard_kill_mid_batch_then_a_restart_ends_equal() {
     .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let (code, _, stderr) = run_cli(&cli_args(&setup, &["--once"]));
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains("left in flight by an earlier run are pending again")
@@ -263,18 +263,6 @@ async fn a_hard_kill_mid_batch_then_a_restart_ends_equal() {
         support::diff_group(&dbs, &setup, "delta_map").await,
         Vec::<String>::new()
     );
-}
-
-fn run_cli(args: &[String]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]
@@ -340,7 +328,7 @@ async fn a_missing_deltalog_is_reported_in_the_dmt_words_before_anything_is_writ
     conn.query_drop("UPDATE sales_flat_order SET status = 'held'")
         .await
         .unwrap();
-    let (code, _, stderr) = run_cli(&cli_args(&setup, &["--once"]));
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
     assert_eq!(code, 2);
     assert_eq!(
         stderr.trim_end(),
@@ -455,14 +443,14 @@ async fn skip_errors_quarantines_the_failing_key_applies_the_rest_and_exits_1() 
     .await
     .unwrap();
     // Without --skip-errors the run stops, naming table, key and column.
-    let (code, _, stderr) = run_cli(&cli_args(&setup, &["--once"]));
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
     assert_eq!(code, 4, "{stderr}");
     assert!(
         stderr.contains(&format!("sales_order (M1 sales_flat_order entity_id={bad}): column customer_email: the M1 value has 200 characters, too long for varchar(128)")),
         "{stderr}"
     );
     let json = support::scratch_dir("delta_skip_errors_json").join("cycles.jsonl");
-    let (code, stdout, stderr) = run_cli(&cli_args(
+    let (code, stdout, stderr) = support::cli(&cli_args(
         &setup,
         &[
             "--once",
@@ -504,7 +492,7 @@ async fn skip_errors_quarantines_the_failing_key_applies_the_rest_and_exits_1() 
 async fn json_logs_are_one_object_per_line() {
     let (_dbs, setup) = migrated("delta_json_logs").await;
     let args = cli_args(&setup, &["--once", "--log-format", "json", "-v"]);
-    let (code, _, stderr) = run_cli(&args);
+    let (code, _, stderr) = support::cli(&args);
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
     assert!(!lines.is_empty());

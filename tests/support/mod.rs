@@ -272,3 +272,16 @@ async fn diff_tables(
     }
     diffs
 }
+
+/// Runs the mage-migrate binary; returns (exit code, stdout, stderr).
+pub fn cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
+        .args(args)
+        .output()
+        .expect("running mage-migrate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
