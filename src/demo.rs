@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-
 use crate::deltalog::{self, InstallOptions};
 use crate::error::{Error, Result, Side};
 use crate::migrate_data::{self, DataOptions};

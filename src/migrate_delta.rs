@@ -263,6 +263,17 @@ async fn plan(setup: &Setup, options: &DeltaOptions, m1: &mut Conn, m2: &mut Con
         }
         plan.steps.push((step.config.title.clone(), indexes));
     }
+    let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;
+    for table in &mut plan.tables {
+        table.children = child_keys
+            .iter()
+            .filter(|k| {
+                k.parent == table.mapping.destination_table
+                    && k.parent_columns == table.destination_key
+            })
+            .cloned()
+            .collect();
+    }
     for entry in &setup.deltalog_tables {
         let tracked = TrackedTable::new(&source_prefix, entry);
         if m1_schema.table(&tracked.deltalog).is_some() {
@@ -342,7 +353,6 @@ async fn drive(
         .await
         .map_err(|e| Error::db(Side::M2, e, "connect"))?;
     let plan = plan(setup, options, &mut m1, &mut m2).await?;
-    drop(m2);
     for table in &plan.tables {
         if options.reset {
             let n = table.reader.make_all_pending(&mut m1).await?;
@@ -415,6 +425,7 @@ async fn drive(
                 }
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
+                sweep_orphans(&mut m2, &tables, &stats).await?;
                 tracing::debug!(
                     "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
                     claiming.elapsed().as_secs_f64()
@@ -476,6 +487,26 @@ async fn drive(
     report.elapsed = started.elapsed();
     report.quarantined = worker_options.quarantine.as_ref().map_or(0, |q| q.count());
     Ok(report)
+}
+
+/// After a step's batches have drained: the children of parents deleted meanwhile get what
+/// M2's foreign keys would have done to them (see `pipeline::sweep`).
+async fn sweep_orphans(m2: &mut Conn, tables: &[DeltaTable], stats: &Stats) -> Result<()> {
+    for (index, keys) in stats.take_deleted() {
+        for child in &tables[index].children {
+            let swept = crate::pipeline::sweep::sweep(m2, child, &keys).await?;
+            if swept > 0 {
+                tracing::info!(
+                    "{}: {swept} rows whose parent in {} was deleted arrived after its cascade; {} as M2's foreign key {} says",
+                    child.child,
+                    child.parent,
+                    if child.on_delete == "CASCADE" { "deleted" } else { "nulled" },
+                    child.constraint
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Claims every pending key of one table, page by page, and routes them to the workers.

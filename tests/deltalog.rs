@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use mage_migrate::deltalog::ddl::{self, KeyColumn};
 use mage_migrate::deltalog::install::Change;
 use mage_migrate::deltalog::{self, Event, InstallOptions, TriggerStatus};

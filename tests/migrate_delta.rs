@@ -502,3 +502,130 @@ async fn json_logs_are_one_object_per_line() {
         assert!(value.get("level").is_some(), "{line}");
     }
 }
+
+#[tokio::test]
+async fn the_orphan_sweep_gives_late_children_what_m2_foreign_keys_would() {
+    use mage_migrate::pipeline::sweep::{read_child_keys, sweep};
+    let (dbs, _setup) = migrated("delta_sweep").await;
+    let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    let keys = read_child_keys(&mut m2).await.unwrap();
+    let items_fk = keys
+        .iter()
+        .find(|k| k.child == "sales_order_item" && k.parent == "sales_order")
+        .expect("sales_order_item → sales_order");
+    assert_eq!(
+        (items_fk.columns.as_slice(), items_fk.on_delete.as_str()),
+        (&["order_id".to_string()][..], "CASCADE")
+    );
+    let history_fk = keys
+        .iter()
+        .find(|k| k.child == "sales_order_status_history" && k.parent == "sales_order")
+        .unwrap();
+    // A parent gone while children arrived after its cascade: what the race leaves behind.
+    let order: u64 = m2
+        .query_first("SELECT MIN(order_id) FROM sales_order_item")
+        .await
+        .unwrap()
+        .unwrap();
+    m2.query_drop("SET foreign_key_checks = 0").await.unwrap();
+    m2.exec_drop("DELETE FROM sales_order WHERE entity_id = ?", (order,))
+        .await
+        .unwrap();
+    let orphans: u64 = m2
+        .exec_first(
+            "SELECT COUNT(*) FROM sales_order_item WHERE order_id = ?",
+            (order,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(orphans > 0);
+    let swept = sweep(&mut m2, items_fk, &[vec![mysql_async::Value::UInt(order)]])
+        .await
+        .unwrap();
+    assert_eq!(swept, orphans);
+    sweep(
+        &mut m2,
+        history_fk,
+        &[vec![mysql_async::Value::UInt(order)]],
+    )
+    .await
+    .unwrap();
+    let left: u64 = m2
+        .exec_first(
+            "SELECT COUNT(*) FROM sales_order_item WHERE order_id = ?",
+            (order,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(left, 0);
+    // Children of a parent that still exists are never touched.
+    let other: u64 = m2
+        .query_first("SELECT MAX(order_id) FROM sales_order_item")
+        .await
+        .unwrap()
+        .unwrap();
+    let before: u64 = m2
+        .exec_first(
+            "SELECT COUNT(*) FROM sales_order_item WHERE order_id = ?",
+            (other,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sweep(&mut m2, items_fk, &[vec![mysql_async::Value::UInt(other)]])
+            .await
+            .unwrap(),
+        0
+    );
+    let after: u64 = m2
+        .exec_first(
+            "SELECT COUNT(*) FROM sales_order_item WHERE order_id = ?",
+            (other,),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before, after);
+    // SET NULL keys null the reference instead.
+    if let Some(null_fk) = keys.iter().find(|k| {
+        k.on_delete == "SET NULL" && k.child == "sales_order" && k.columns == ["customer_id"]
+    }) {
+        let customer: Option<u64> = m2
+            .query_first("SELECT MIN(customer_id) FROM sales_order")
+            .await
+            .unwrap()
+            .unwrap_or(None);
+        if let Some(customer) = customer {
+            m2.exec_drop(
+                format!("DELETE FROM {} WHERE entity_id = ?", null_fk.parent),
+                (customer,),
+            )
+            .await
+            .unwrap();
+            assert!(
+                sweep(
+                    &mut m2,
+                    null_fk,
+                    &[vec![mysql_async::Value::UInt(customer)]]
+                )
+                .await
+                .unwrap()
+                    > 0
+            );
+            let still: u64 = m2
+                .exec_first(
+                    "SELECT COUNT(*) FROM sales_order WHERE customer_id = ?",
+                    (customer,),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(still, 0);
+        }
+    }
+}

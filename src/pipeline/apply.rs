@@ -28,6 +28,8 @@ pub struct DeltaTable {
     /// The deltalog key is not the whole primary key (the stock deltalog.xml tracks
     /// `review_store` by `review_id` alone): a key then stands for all rows that share it.
     pub partial_key: bool,
+    /// M2 foreign keys referencing this table by its key: swept after its deletes.
+    pub children: Vec<super::sweep::ChildKey>,
 }
 
 impl DeltaTable {
@@ -77,6 +79,7 @@ impl DeltaTable {
             update_columns,
             destination_key,
             partial_key,
+            children: Vec::new(),
         })
     }
 

@@ -2,5 +2,6 @@
 //! state-based, writing.
 
 pub mod apply;
+pub mod sweep;
 pub mod workers;
 pub mod write;

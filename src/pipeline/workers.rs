@@ -104,13 +104,28 @@ impl InFlight {
     }
 }
 
-/// Counters per table, read by the progress line.
+/// Counters per table, read by the progress line; and the keys deleted from tables that have
+/// children in M2, for the orphan sweep.
 #[derive(Debug, Default)]
 pub struct Stats {
     per_table: Mutex<HashMap<usize, Applied>>,
+    deleted: Mutex<HashMap<usize, Vec<Vec<Value>>>>,
 }
 
 impl Stats {
+    fn deleted_keys(&self, table: usize, keys: Vec<Vec<Value>>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut map = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(table).or_default().extend(keys);
+    }
+
+    /// Takes the keys deleted since the last call, by table.
+    pub fn take_deleted(&self) -> HashMap<usize, Vec<Vec<Value>>> {
+        std::mem::take(&mut *self.deleted.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     fn add(&self, table: usize, applied: Applied) {
         let mut map = self.per_table.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.entry(table).or_default();
@@ -176,8 +191,9 @@ pub async fn worker(
         }
         match apply_with_retries(&tables, &m1, &m2, &by_table, &options).await {
             Ok(applied) => {
-                for (table, a) in applied {
+                for (table, a, deleted) in applied {
                     stats.add(table, a);
+                    stats.deleted_keys(table, deleted);
                 }
             }
             Err(e) => match &options.quarantine {
@@ -188,8 +204,9 @@ pub async fn worker(
                             let one = HashMap::from([(*table, vec![key.clone()])]);
                             match apply_with_retries(&tables, &m1, &m2, &one, &options).await {
                                 Ok(applied) => {
-                                    for (table, a) in applied {
+                                    for (table, a, deleted) in applied {
                                         stats.add(table, a);
+                                        stats.deleted_keys(table, deleted);
                                     }
                                 }
                                 Err(e) if !e.is_transient() => {
@@ -224,7 +241,7 @@ async fn apply_with_retries(
     m2: &Pool,
     by_table: &HashMap<usize, Vec<Vec<Value>>>,
     options: &WorkerOptions,
-) -> Result<Vec<(usize, Applied)>> {
+) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut attempt = 1;
     loop {
         match apply_batch(tables, m1, m2, by_table).await {
@@ -330,7 +347,7 @@ async fn apply_batch(
     m1: &Pool,
     m2: &Pool,
     by_table: &HashMap<usize, Vec<Vec<Value>>>,
-) -> Result<Vec<(usize, Applied)>> {
+) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut m1 = m1
         .get_conn()
         .await
@@ -358,7 +375,12 @@ async fn apply_batch(
             apply::delete(&mut tx, t, &gone).await?
         };
         let upserted = apply::upsert(&mut tx, &mut m1, t, &current).await?;
-        applied.push((*table, Applied { upserted, deleted }));
+        let swept = if t.children.is_empty() || t.partial_key {
+            Vec::new()
+        } else {
+            gone
+        };
+        applied.push((*table, Applied { upserted, deleted }, swept));
     }
     tx.commit()
         .await

@@ -1,0 +1,127 @@
+//! The orphan sweep. M1's own foreign keys delete (or null) a deleted parent's children without
+//! firing a trigger, and a child upserted by a batch that read M1 just before the parent was
+//! deleted reaches M2 after M2's cascade has run: it would stay an orphan for ever. So after the
+//! batches of a step have drained, the children of every parent deleted meanwhile are given what
+//! M2's foreign key would have done to them had they been there: deleted (`CASCADE`) or nulled
+//! (`SET NULL`).
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+
+use crate::db::quote_ident;
+use crate::error::{Error, Result, Side};
+use crate::source::deltalog::{key_id, key_list_condition};
+
+/// An M2 foreign key whose parent is a followed table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildKey {
+    pub constraint: String,
+    pub child: String,
+    pub columns: Vec<String>,
+    pub parent: String,
+    pub parent_columns: Vec<String>,
+    /// `CASCADE`, `SET NULL`, `RESTRICT`, `NO ACTION`.
+    pub on_delete: String,
+}
+
+/// Every foreign key of the M2 database, by parent table.
+pub async fn read_child_keys(m2: &mut Conn) -> Result<Vec<ChildKey>> {
+    let rows: Vec<(String, String, String, String, String, String)> = m2
+        .query(
+            "SELECT k.CONSTRAINT_NAME, k.TABLE_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, \
+             k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
+             FROM information_schema.KEY_COLUMN_USAGE k \
+             JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+               ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+              AND r.TABLE_NAME = k.TABLE_NAME \
+             WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+             ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "reading foreign keys"))?;
+    let mut keys: Vec<ChildKey> = Vec::new();
+    for (constraint, child, column, parent, parent_column, on_delete) in rows {
+        match keys
+            .iter_mut()
+            .find(|k| k.constraint == constraint && k.child == child)
+        {
+            Some(k) => {
+                k.columns.push(column);
+                k.parent_columns.push(parent_column);
+            }
+            None => keys.push(ChildKey {
+                constraint,
+                child,
+                columns: vec![column],
+                parent,
+                parent_columns: vec![parent_column],
+                on_delete,
+            }),
+        }
+    }
+    Ok(keys)
+}
+
+/// Applies `key`'s delete rule to the children of these deleted parent keys that are still
+/// there (their parent row is gone from M2). Returns the rows deleted or nulled.
+pub async fn sweep(m2: &mut Conn, key: &ChildKey, parents: &[Vec<Value>]) -> Result<u64> {
+    let action = match key.on_delete.as_str() {
+        "CASCADE" => "DELETE FROM",
+        "SET NULL" => "UPDATE",
+        // A restricting key would have refused the parent's delete: nothing to repair here.
+        _ => return Ok(0),
+    };
+    // Parents that are really gone from M2 (one may have been inserted again meanwhile). Two
+    // statements rather than a NOT EXISTS, which MariaDB refuses on a self-referencing key.
+    let parent_columns: Vec<String> = key.parent_columns.iter().map(|c| quote_ident(c)).collect();
+    let mut present = std::collections::HashSet::new();
+    for chunk in parents.chunks(1000) {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {}",
+            parent_columns.join(", "),
+            quote_ident(&key.parent),
+            key_list_condition(&key.parent_columns, chunk.len(), "")
+        );
+        let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        let rows: Vec<mysql_async::Row> = m2
+            .exec(sql, params)
+            .await
+            .map_err(|e| Error::db(Side::M2, e, &format!("reading {}", key.parent)))?;
+        present.extend(rows.into_iter().map(|r| key_id(&r.unwrap())));
+    }
+    let gone: Vec<&Vec<Value>> = parents
+        .iter()
+        .filter(|p| !present.contains(&key_id(p)))
+        .collect();
+    let mut changed = 0;
+    // Foreign key checks on, so a swept child's own children follow as M2 defines.
+    m2.query_drop("SET SESSION foreign_key_checks = 1")
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "enabling foreign key checks"))?;
+    for chunk in gone.chunks(1000) {
+        let condition = key_list_condition(&key.columns, chunk.len(), "");
+        let sql = if action == "UPDATE" {
+            let set: Vec<String> = key
+                .columns
+                .iter()
+                .map(|c| format!("{} = NULL", quote_ident(c)))
+                .collect();
+            format!(
+                "UPDATE {} SET {} WHERE {condition}",
+                quote_ident(&key.child),
+                set.join(", ")
+            )
+        } else {
+            format!("DELETE FROM {} WHERE {condition}", quote_ident(&key.child))
+        };
+        let params: Vec<Value> = chunk.iter().copied().flatten().cloned().collect();
+        m2.exec_drop(sql, params)
+            .await
+            .map_err(|e| Error::db(Side::M2, e, &format!("sweeping {}", key.child)))?;
+        changed += m2.affected_rows();
+    }
+    m2.query_drop("SET SESSION foreign_key_checks = 0")
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "disabling foreign key checks"))?;
+    Ok(changed)
+}
