@@ -147,6 +147,8 @@ pub struct DeltaReport {
     pub skipped_steps: Vec<String>,
     /// Keys set aside by `--skip-errors` (in `mage_migrate_quarantine`).
     pub quarantined: u64,
+    /// What the volume check at the end found, one line a table that differs.
+    pub volume: Vec<String>,
 }
 
 /// The deltalog groups of the delta steps this version runs, by DMT class.
@@ -484,9 +486,63 @@ async fn drive(
     if let Some(e) = first_error {
         return Err(e);
     }
+    report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
+    for warning in &report.volume {
+        tracing::warn!("{warning}");
+    }
     report.elapsed = started.elapsed();
     report.quarantined = worker_options.quarantine.as_ref().map_or(0, |q| q.count());
     Ok(report)
+}
+
+/// The volume check, made useful: run once at the end, not every cycle (COUNT(*) over large
+/// tables is not free); only for tables with nothing pending, whose M2 table no other M1 table
+/// feeds and whose deltalog key is the whole key; and each difference says which way and why.
+async fn volume_check(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    tables: &[DeltaTable],
+    frozen: bool,
+) -> Result<Vec<String>> {
+    use mysql_async::prelude::Queryable;
+    let mut out = Vec::new();
+    for table in tables {
+        let shared = tables
+            .iter()
+            .filter(|t| t.mapping.destination_table == table.mapping.destination_table)
+            .count()
+            > 1;
+        if shared || table.partial_key || table.reader.backlog(m1).await? > 0 {
+            continue;
+        }
+        let count = |t: &str| format!("SELECT COUNT(*) FROM {}", crate::db::quote_ident(t));
+        let source: u64 = m1
+            .query_first(count(&table.mapping.source_table))
+            .await
+            .map_err(|e| Error::db(Side::M1, e, "counting rows"))?
+            .unwrap_or(0);
+        let destination: u64 = m2
+            .query_first(count(&table.mapping.destination_table))
+            .await
+            .map_err(|e| Error::db(Side::M2, e, "counting rows"))?
+            .unwrap_or(0);
+        let why = if destination > source {
+            "rows deleted in M1 by its own foreign keys (no trigger fires for those), or written to M2 by something else"
+        } else {
+            "rows M1 had before the triggers were installed and migrate:data did not copy, or rows of a key quarantined by --skip-errors"
+        };
+        if source != destination {
+            out.push(format!(
+                "volume check: {} has {source} rows in M1, {} has {destination} in M2 ({} {}): {why}{}",
+                table.mapping.source_table,
+                table.mapping.destination_table,
+                source.abs_diff(destination),
+                if destination > source { "more in M2" } else { "fewer in M2" },
+                if frozen { "" } else { " (the store was live while counting: run --once after freezing it for exact figures)" }
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// After a step's batches have drained: the children of parents deleted meanwhile get what
