@@ -265,6 +265,35 @@ async fn plan(setup: &Setup, options: &DeltaOptions, m1: &mut Conn, m2: &mut Con
         }
         plan.steps.push((step.config.title.clone(), indexes));
     }
+    // Our claim and acknowledgement rely on the triggers resetting `processed`: with the DMT's
+    // own triggers a change made while its key is in flight would be lost, and with a trigger
+    // missing changes would not be recorded at all. Neither is left to chance.
+    let status = crate::deltalog::status(m1, setup).await?;
+    for table in &plan.tables {
+        let Some(row) = status
+            .iter()
+            .find(|r| r.table == table.reader.tracked.table)
+        else {
+            continue;
+        };
+        for (event, trigger) in &row.triggers {
+            let problem = match trigger {
+                crate::deltalog::TriggerStatus::Ours(_) => continue,
+                crate::deltalog::TriggerStatus::DmtWithoutReset(name) => format!(
+                    "its {} trigger {name} was installed by the DMT and loses changes made while a row is migrated",
+                    event.as_sql()
+                ),
+                crate::deltalog::TriggerStatus::Missing => {
+                    format!("its {} trigger is missing, so changes are not recorded", event.as_sql())
+                }
+            };
+            return Err(Error::Usage(format!(
+                "Deltalog for {} is installed, but {problem}; upgrade it with: mage-migrate deltalog install {}",
+                row.table,
+                setup.config.path.display()
+            )));
+        }
+    }
     let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;
     for table in &mut plan.tables {
         table.children = child_keys

@@ -654,3 +654,38 @@ async fn the_volume_check_says_which_way_a_table_differs_and_why() {
     );
     assert!(!line.contains("the store was live"), "{line}");
 }
+
+#[tokio::test]
+async fn the_dmts_own_triggers_are_refused_with_the_fix() {
+    let (dbs, setup) = migrated("delta_dmt_triggers").await;
+    let mut conn = m1(&dbs).await;
+    // What the DMT installs: the same statement without the reset of `processed`.
+    let dmt = mage_migrate::deltalog::ddl::dmt_statement(
+        "m2_cl_review",
+        &["review_id"],
+        mage_migrate::deltalog::Event::Update,
+    );
+    conn.query_drop("SET SESSION sql_mode = ''").await.unwrap();
+    conn.query_drop(mage_migrate::deltalog::ddl::create_trigger(
+        "trg_review_after_update",
+        mage_migrate::deltalog::Event::Update,
+        "review",
+        &mage_migrate::deltalog::ddl::body(&dmt),
+        true,
+    ))
+    .await
+    .unwrap();
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: Deltalog for review is installed, but its UPDATE trigger trg_review_after_update was installed by the DMT and loses changes made while a row is migrated; upgrade it with: mage-migrate deltalog install {}",
+            setup.config.path.display()
+        )
+    );
+    let (code, _, _) = support::cli(&["deltalog", "install", setup.config.path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 0, "{stderr}");
+}
