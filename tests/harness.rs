@@ -132,3 +132,40 @@ fn a_crashed_test_process_leaves_no_server() {
         .unwrap();
     wait_until("the orphaned mariadbd exits", || !process_alive(pid));
 }
+
+/// Pooled connections are reset when they go back to the pool; the session set-up (UTC, strict
+/// mode, no foreign key checks, READ COMMITTED) must hold on every reuse, not only the first.
+#[tokio::test]
+async fn pooled_connections_keep_the_session_set_up_after_a_reset() {
+    let dbs = support::databases("pool_session").await;
+    let pool = mage_migrate::db::pool(
+        mage_migrate::error::Side::M2,
+        &dbs.m2,
+        &[],
+        &mage_migrate::db::m2_write_session(),
+        1,
+    )
+    .unwrap();
+    for round in 0..3 {
+        let mut conn = pool.get_conn().await.unwrap();
+        let (tz, fk, mode, isolation): (String, u8, String, String) = conn
+            .query_first("SELECT @@session.time_zone, @@session.foreign_key_checks, @@session.sql_mode, @@session.tx_isolation")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (round, tz.as_str(), fk, isolation.as_str()),
+            (round, "+00:00", 0, "READ-COMMITTED")
+        );
+        assert!(
+            mode.contains("NO_AUTO_VALUE_ON_ZERO") && mode.contains("STRICT_ALL_TABLES"),
+            "{mode}"
+        );
+        // Change the session as a batch does, then give the connection back.
+        conn.query_drop("SET SESSION foreign_key_checks = 1, time_zone = '+02:00'")
+            .await
+            .unwrap();
+        drop(conn);
+    }
+    pool.disconnect().await.unwrap();
+}
