@@ -104,8 +104,12 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         workers: Option<usize>,
         /// Changed keys per Magento 2 transaction, at most.
-        #[arg(long, default_value_t = 1000, value_name = "N")]
+        #[arg(long, default_value_t = 5000, value_name = "N")]
         batch_rows: usize,
+        /// Claimed pages each worker's queue holds before claiming waits (memory stays at most
+        /// workers × capacity × page keys, whatever the backlog).
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        channel_capacity: usize,
         /// Milliseconds to wait after a cycle that found nothing (the DMT waits 5 s).
         #[arg(long, default_value_t = 500, value_name = "MS")]
         poll_interval_ms: u64,

@@ -37,6 +37,7 @@ pub fn run(command: Command) -> Result<i32> {
             skip_step,
             workers,
             batch_rows,
+            channel_capacity,
             poll_interval_ms,
             skip_errors,
             report_json,
@@ -57,6 +58,7 @@ pub fn run(command: Command) -> Result<i32> {
                 options.workers.workers = n.max(1);
             }
             options.workers.batch_rows = batch_rows.max(1);
+            options.workers.channel_capacity = channel_capacity.max(1);
             migrate_delta(&setup, &options, report_json.as_deref())
         }
         Command::Deltalog(sub) => deltalog_command(sub),
