@@ -57,6 +57,9 @@ impl Default for DeltaOptions {
     }
 }
 
+/// Tables whose pending keys are claimed at the same time.
+const READERS: usize = 4;
+
 /// A graceful stop request: stop claiming, finish and acknowledge what is in flight.
 #[derive(Debug, Default)]
 pub struct Stop {
@@ -336,7 +339,9 @@ pub async fn run(
         // Claims by explicit key lists under READ COMMITTED take no gap locks that would block
         // the store's own inserts through the triggers.
         &["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string()],
-        workers + 2,
+        // Readers hold a connection while they wait on a full worker queue: they get their own
+        // share, so the workers that drain those queues always find one.
+        workers + READERS + 2,
     )?;
     let m2_pool = db::pool(
         Side::M2,
@@ -445,14 +450,42 @@ async fn drive(
             let mut claimed = 0u64;
             for (title, indexes) in &plan.steps {
                 let claiming = Instant::now();
+                // A reader per table, at most READERS at once, each on its own connection.
+                let permits = Arc::new(tokio::sync::Semaphore::new(READERS));
+                let mut readers = JoinSet::new();
                 for &index in indexes {
-                    if stop.requested() {
-                        break;
+                    let (tables, in_flight, senders) = (tables.clone(), in_flight.clone(), senders.clone());
+                    let (options, stop, permits, pool) = (options.clone(), stop.clone(), permits.clone(), m1_pool.clone());
+                    readers.spawn(async move {
+                        let _permit = permits
+                            .acquire_owned()
+                            .await
+                            .map_err(|_| Error::Usage("claims cancelled".into()))?;
+                        let mut conn = pool
+                            .get_conn()
+                            .await
+                            .map_err(|e| Error::db(Side::M1, e, "connect"))?;
+                        claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop).await
+                    });
+                }
+                // Readers may wait on full queues: watch the workers meanwhile, so a failed
+                // worker ends the wait with its error instead of a hang.
+                loop {
+                    tokio::select! {
+                        joined = readers.join_next() => match joined {
+                            None => break,
+                            Some(Ok(Ok(n))) => claimed += n,
+                            Some(Ok(Err(e))) => return Err(e),
+                            Some(Err(e)) => return Err(Error::Usage(format!("a delta reader failed: {e}"))),
+                        },
+                        Some(joined) = running.join_next() => {
+                            return Err(match joined {
+                                Ok(Err(e)) => e,
+                                Ok(Ok(())) => Error::Usage("a delta worker stopped".into()),
+                                Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
+                            });
+                        }
                     }
-                    claimed += claim_table(
-                        &mut m1, &tables, index, &in_flight, &senders, options, &stop,
-                    )
-                    .await?;
                 }
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
