@@ -301,6 +301,10 @@ pub async fn delta(runs: u32, profile: StoreProfile, backlog_keys: u64) -> Resul
                 sandbox::create_store_databases(&server).await.map_err(db_error)?;
                 clone_tables(&mut root, "snapshot1", "magento1").await?;
                 clone_tables(&mut root, "snapshot2", "magento2").await?;
+                // Copies carry no triggers; the delta checks they are there (not timed).
+                let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
+                crate::deltalog::install(&mut m1, &setup, &crate::deltalog::InstallOptions::default()).await?;
+                let _ = m1.disconnect().await;
                 let (measured, peak) = match variant {
                     "a" => delta::timed(delta::tool(&setup)).await?,
                     "b" => {

@@ -64,6 +64,10 @@ fn lookup_expression(lookup: Lookup, source_prefix: &str) -> String {
             "(SELECT l.store_id FROM {} AS l WHERE l.item_id = t.quote_item_id)",
             quote_ident(&format!("{source_prefix}sales_flat_quote_item"))
         ),
+        Lookup::AttributeCode => format!(
+            "(SELECT l.attribute_code FROM {} AS l WHERE l.attribute_id = t.attribute_id)",
+            quote_ident(&format!("{source_prefix}eav_attribute"))
+        ),
         Lookup::StoreGroupNameTaken => format!(
             "EXISTS(SELECT 1 FROM {} AS l WHERE BINARY l.name = BINARY t.name AND l.group_id < t.group_id)",
             quote_ident(&format!("{source_prefix}core_store_group"))

@@ -27,6 +27,10 @@ pub enum Lookup {
     /// `SELECT EXISTS(SELECT 1 FROM {prefix}core_store_group WHERE BINARY name = BINARY ? AND
     /// group_id < ?)` with the record's `name` and `group_id`; 1 or 0.
     StoreGroupNameTaken,
+    /// `SetValueAttributeCondition`, `ConvertEavValue` (on EAV value tables): on the M1
+    /// database, `SELECT attribute_code FROM {prefix}eav_attribute WHERE attribute_id = ?` with
+    /// the record's `attribute_id`; NULL when there is none.
+    AttributeCode,
 }
 
 impl Lookup {
@@ -35,6 +39,7 @@ impl Lookup {
         match self {
             Lookup::QuoteItemStoreId => "@lookup:sales_flat_quote_item.store_id",
             Lookup::StoreGroupNameTaken => "@lookup:core_store_group.name_taken",
+            Lookup::AttributeCode => super::eav::ATTRIBUTE_CODE_LOOKUP,
         }
     }
 
@@ -47,6 +52,9 @@ impl Lookup {
             Lookup::StoreGroupNameTaken => {
                 "SELECT EXISTS(SELECT 1 FROM core_store_group WHERE BINARY name = BINARY <name> \
                  AND group_id < <group_id>)"
+            }
+            Lookup::AttributeCode => {
+                "SELECT attribute_code FROM eav_attribute WHERE attribute_id = <attribute_id>"
             }
         }
     }
@@ -71,6 +79,7 @@ impl Lookup {
         match self {
             Lookup::QuoteItemStoreId => "QuoteMultiAddressStoreId",
             Lookup::StoreGroupNameTaken => "StoreGroupCode",
+            Lookup::AttributeCode => "SetValueAttributeCondition or ConvertEavValue",
         }
     }
 }
@@ -80,6 +89,7 @@ pub fn required_lookup(spec: &HandlerSpec) -> Option<Lookup> {
     match handler::short_name(&spec.class)? {
         "QuoteMultiAddressStoreId" => Some(Lookup::QuoteItemStoreId),
         "StoreGroupCode" => Some(Lookup::StoreGroupNameTaken),
+        "SetValueAttributeCondition" | "ConvertEavValue" => Some(Lookup::AttributeCode),
         _ => None,
     }
 }

@@ -16,13 +16,19 @@
 //!
 //! Here: building a handler from map.xml, and reading columns as PHP does. The handlers are in
 //! `serialized` (the SerializeToJson family), `values` (Convert, SetValue, Encrypt,
-//! SetVisibleOnFront), `ip` (ConvertIp) and `lookup` (those that need a database value).
+//! SetVisibleOnFront), `fields` (AddPrefix, FieldCopy, GetDestinationValue, SetHash),
+//! `timezone` (Timezone), `ip` (ConvertIp), `lookup` (those that need a database value) and
+//! `eav` (SetValueAttributeCondition and ConvertEavValue, which need an attribute code looked
+//! up and are not built yet).
 //!
 //! [`TransformError`]: super::TransformError
 
+mod eav;
+mod fields;
 mod ip;
 mod lookup;
 mod serialized;
+mod timezone;
 mod values;
 
 use std::borrow::Cow;
@@ -35,11 +41,14 @@ use super::php;
 use super::Handler;
 use crate::config::map::HandlerSpec;
 
+pub use eav::{ConvertEavValue, SetValueAttributeCondition, ATTRIBUTE_CODE_LOOKUP};
+pub use fields::{crc32, AddPrefix, FieldCopy, GetDestinationValue, SetHash};
 pub use ip::ConvertIp;
 pub use lookup::{
     required_lookup, store_group_code, Lookup, QuoteMultiAddressStoreId, StoreGroupCode,
 };
 pub use serialized::{ConvertWithConditions, ItemOption, SalesOrderItem, SerializeToJson};
+pub use timezone::Timezone;
 pub use values::{Convert, Encrypt, SetValue, SetVisibleOnFront};
 
 /// A handler of map.xml that cannot be built: unknown class, missing or invalid param.
@@ -94,6 +103,31 @@ pub fn build_handler(spec: &HandlerSpec) -> Result<Box<dyn Handler>, BuildError>
         "QuoteMultiAddressStoreId" => Box::new(QuoteMultiAddressStoreId),
         "SalesOrderStatusState\\SetVisibleOnFront" => Box::new(SetVisibleOnFront),
         "StoreGroupCode" => Box::new(StoreGroupCode),
+        "AddPrefix" => Box::new(AddPrefix {
+            prefix: params.required("prefix")?.as_bytes().to_vec(),
+        }),
+        "Timezone" => Box::new(
+            Timezone::new(params.required("offset")?).map_err(|e| params.invalid("offset", &e))?,
+        ),
+        "FieldCopy" => Box::new(FieldCopy {
+            field_copy: params.required("fieldCopy")?.to_string(),
+        }),
+        "GetDestinationValue" => Box::new(GetDestinationValue {
+            set_null_if_empty: params.php_flag_true("setNullIfEmpty", false),
+        }),
+        "SetHash" => {
+            let hash = params.required("hash")?;
+            let base_field = params.required("baseField")?;
+            Box::new(SetHash::new(hash, base_field).map_err(|e| params.invalid("hash", &e))?)
+        }
+        "ConvertEavValue" => Box::new(
+            ConvertEavValue::new(params.required("map")?, params.required("attributeCode")?)
+                .map_err(|e| params.invalid("map", &e))?,
+        ),
+        "SetValueAttributeCondition" => Box::new(SetValueAttributeCondition::new(
+            params.required("attributeCode")?,
+            params.required("value")?,
+        )),
         other => {
             return Err(BuildError(format!(
                 "handler Migration\\Handler\\{other} is not available yet in mage-migrate"

@@ -45,9 +45,12 @@ fn json_of(v: &Value) -> String {
 }
 
 // One file of tests per file of handlers.
+mod eav;
+mod fields;
 mod ip;
 mod lookup;
 mod serialized;
+mod timezone;
 mod values;
 
 #[test]
@@ -149,6 +152,17 @@ fn odd_values_never_panic() {
             &[],
         ),
         build("Migration\\Handler\\StoreGroupCode", &[]),
+        build("Migration\\Handler\\AddPrefix", &[("prefix", "x_")]),
+        build("Migration\\Handler\\Timezone", &[("offset", "+2")]),
+        build("Migration\\Handler\\Timezone", &[("offset", "-99999")]),
+        build("Migration\\Handler\\FieldCopy", &[("fieldCopy", "code")]),
+        build("Migration\\Handler\\GetDestinationValue", &[]),
+        build(
+            "Migration\\Handler\\SetHash",
+            &[("hash", "crc32"), ("baseField", "v")],
+        ),
+        Box::new(SetValueAttributeCondition::new("status", "null")),
+        Box::new(ConvertEavValue::new("[1:2]", "status").unwrap()),
     ];
     let values = [
         Value::NULL,
@@ -161,6 +175,20 @@ fn odd_values_never_panic() {
         Value::Float(f32::NAN),
         Value::Double(f64::INFINITY),
         Value::Date(2024, 2, 29, 23, 59, 59, 999_999),
+        Value::Date(0, 0, 0, 0, 0, 0, 0),
+        Value::Date(u16::MAX, u8::MAX, u8::MAX, 23, 59, 59, u32::MAX),
+        Value::Date(
+            u16::MAX,
+            u8::MAX,
+            u8::MAX,
+            u8::MAX,
+            u8::MAX,
+            u8::MAX,
+            u32::MAX,
+        ),
+        Value::Bytes(b"0000-00-00 00:00:00".to_vec()),
+        Value::Bytes(b"9999-99-99 99:99:99.9999999".to_vec()),
+        Value::Bytes(b"-99999999999999999999999".to_vec()),
         Value::Time(true, 40, 1, 2, 3, 4),
     ];
     for h in &handlers {

@@ -24,22 +24,29 @@ fn php_trim(s: &str) -> &str {
     s.trim_matches([' ', '\t', '\n', '\r', '\0', '\x0b'])
 }
 
+/// A map param `[from:to;from:to]` as Convert and ConvertEavValue read it: `rtrim` `]`,
+/// `ltrim` `[`, entries split on `;`, each trimmed and exactly one `from:to`; a later entry for
+/// the same `from` wins.
+pub(super) fn parse_map(map: &str) -> Result<HashMap<Vec<u8>, Vec<u8>>, String> {
+    let inner = map.trim_end_matches(']').trim_start_matches('[');
+    let mut pairs = HashMap::new();
+    for entry in inner.split(';') {
+        let parts: Vec<&str> = php_trim(entry).split(':').collect();
+        let [from, to] = parts[..] else {
+            return Err(format!(
+                "\"{entry}\" is not one from:to pair (the DMT's \"Invalid map provided to \
+                 convert handler\")"
+            ));
+        };
+        pairs.insert(from.as_bytes().to_vec(), to.as_bytes().to_vec());
+    }
+    Ok(pairs)
+}
+
 impl Convert {
     pub fn new(map: &str, default: Option<&str>) -> Result<Convert, String> {
-        let inner = map.trim_end_matches(']').trim_start_matches('[');
-        let mut pairs = HashMap::new();
-        for entry in inner.split(';') {
-            let parts: Vec<&str> = php_trim(entry).split(':').collect();
-            let [from, to] = parts[..] else {
-                return Err(format!(
-                    "\"{entry}\" is not one from:to pair (the DMT's \"Invalid map provided to \
-                     convert handler\")"
-                ));
-            };
-            pairs.insert(from.as_bytes().to_vec(), to.as_bytes().to_vec());
-        }
         Ok(Convert {
-            map: pairs,
+            map: parse_map(map)?,
             default: default
                 .filter(|d| str_is_truthy(d.as_bytes()))
                 .map(|d| d.as_bytes().to_vec()),
