@@ -57,6 +57,8 @@ impl Default for DeltaOptions {
     }
 }
 
+const WORKER_STOPPED: &str = "a delta worker stopped";
+
 /// Tables whose pending keys are claimed at the same time.
 const READERS: usize = 4;
 
@@ -388,6 +390,21 @@ async fn drive(
         .get_conn()
         .await
         .map_err(|e| Error::db(Side::M2, e, "connect"))?;
+    // One follower per Magento 1 database: a second one's start-up release of in-flight rows,
+    // and its claims, would race the first and lose updates. The lock lives as long as this
+    // session, so a crash frees it.
+    {
+        use mysql_async::prelude::Queryable;
+        let locked: Option<Option<u8>> = m1
+            .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 0)")
+            .await
+            .map_err(|e| Error::db(Side::M1, e, "taking the delta lock"))?;
+        if locked.flatten() != Some(1) {
+            return Err(Error::Usage(
+                "another mage-migrate migrate:delta follows this Magento 1 database; stop it first (two would race each other and lose updates)".into(),
+            ));
+        }
+    }
     let plan = plan(setup, options, &mut m1, &mut m2).await?;
     for table in &plan.tables {
         if options.reset {
@@ -481,7 +498,7 @@ async fn drive(
                         Some(joined) = running.join_next() => {
                             return Err(match joined {
                                 Ok(Err(e)) => e,
-                                Ok(Ok(())) => Error::Usage("a delta worker stopped".into()),
+                                Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
                                 Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
                             });
                         }
@@ -489,7 +506,7 @@ async fn drive(
                 }
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
-                sweep_orphans(&mut m2, &tables, &stats).await?;
+                sweep_orphans(&mut m1, &mut m2, &tables, &stats).await?;
                 tracing::debug!(
                     "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
                     claiming.elapsed().as_secs_f64()
@@ -541,7 +558,9 @@ async fn drive(
     while let Some(joined) = running.join_next().await {
         let result =
             joined.unwrap_or_else(|e| Err(Error::Usage(format!("a delta worker failed: {e}"))));
-        if let (Err(e), None) = (result, &first_error) {
+        // A worker's own error says what went wrong; "a worker stopped" only that it did.
+        let stopped = matches!(&first_error, Some(Error::Usage(m)) if m == WORKER_STOPPED);
+        if let (Err(e), true) = (result, first_error.is_none() || stopped) {
             first_error = Some(e);
         }
     }
@@ -609,7 +628,12 @@ async fn volume_check(
 
 /// After a step's batches have drained: the children of parents deleted meanwhile get what
 /// M2's foreign keys would have done to them (see `pipeline::sweep`).
-async fn sweep_orphans(m2: &mut Conn, tables: &[DeltaTable], stats: &Stats) -> Result<()> {
+async fn sweep_orphans(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    tables: &[DeltaTable],
+    stats: &Stats,
+) -> Result<()> {
     for (index, keys) in stats.take_deleted() {
         for child in &tables[index].children {
             let swept = crate::pipeline::sweep::sweep(m2, child, &keys).await?;
@@ -623,6 +647,8 @@ async fn sweep_orphans(m2: &mut Conn, tables: &[DeltaTable], stats: &Stats) -> R
                 );
             }
         }
+        // Only now are these deletes done: acknowledged where still claimed.
+        tables[index].reader.acknowledge(m1, &keys).await?;
     }
     Ok(())
 }
@@ -676,7 +702,7 @@ async fn claim_table(
                     .await
                     .is_err()
                 {
-                    return Err(Error::Usage("a delta worker stopped".into()));
+                    return Err(Error::Usage(WORKER_STOPPED.into()));
                 }
             }
         }
@@ -696,7 +722,7 @@ async fn wait_drained(in_flight: &InFlight, running: &mut JoinSet<Result<()>>) -
             Some(joined) = running.join_next() => {
                 return Err(match joined {
                     Ok(Err(e)) => e,
-                    Ok(Ok(())) => Error::Usage("a delta worker stopped".into()),
+                    Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
                     Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
                 });
             }

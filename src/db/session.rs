@@ -36,10 +36,7 @@ pub fn opts(side: Side, db: &DatabaseConfig) -> Result<Opts> {
 /// Both sides run in UTC, since the binlog carries TIMESTAMP values as epoch seconds and both
 /// change sources must write identical rows.
 pub fn session_statements(side: Side, init_statements: &[String]) -> Vec<String> {
-    let mut out = vec![
-        "SET NAMES utf8mb4".to_string(),
-        "SET time_zone = '+00:00'".to_string(),
-    ];
+    let mut out = Vec::new();
     for statement in init_statements {
         let lower = statement.to_ascii_lowercase();
         let words: Vec<&str> = lower.split_whitespace().collect();
@@ -58,6 +55,9 @@ pub fn session_statements(side: Side, init_statements: &[String]) -> Vec<String>
         }
         out.push(statement.clone());
     }
+    // Ours come after the user's, so what the tool relies on always holds.
+    out.push("SET NAMES utf8mb4".to_string());
+    out.push("SET time_zone = '+00:00'".to_string());
     out
 }
 
@@ -107,10 +107,16 @@ pub fn pool(
 ) -> Result<mysql_async::Pool> {
     let mut statements = session_statements(side, init_statements);
     statements.extend_from_slice(extra);
-    let constraints = mysql_async::PoolConstraints::new(0, max_connections.max(1))
-        .expect("0 <= max is a valid pool constraint");
+    // `setup`, not `init`: a connection given back to the pool is reset (COM_RESET_CONNECTION),
+    // which drops every session setting; setup statements run again after each reset.
+    // mysql_async runs them last-first, hence the reversal.
+    statements.reverse();
+    let max = max_connections.max(1);
+    // Keep the connections open between batches instead of a handshake per batch.
+    let constraints =
+        mysql_async::PoolConstraints::new(max, max).expect("min == max is a valid pool constraint");
     let opts = OptsBuilder::from_opts(opts(side, db)?)
-        .init(statements)
+        .setup(statements)
         .pool_opts(mysql_async::PoolOpts::default().with_constraints(constraints));
     Ok(mysql_async::Pool::new(opts))
 }
@@ -139,9 +145,9 @@ mod tests {
         assert_eq!(
             s,
             [
+                "SET sql_mode = ''",
                 "SET NAMES utf8mb4",
-                "SET time_zone = '+00:00'",
-                "SET sql_mode = ''"
+                "SET time_zone = '+00:00'"
             ]
         );
     }

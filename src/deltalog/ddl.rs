@@ -224,7 +224,10 @@ pub fn strip_statement(body: &str, deltalog: &str, keys: &[&str], event: Event) 
 /// compound body is touched, and a single-statement body is wrapped.
 pub fn merge_body(foreign: &str, statement: &str) -> String {
     let trimmed = foreign.trim();
-    let compound = trimmed.len() >= 5 && trimmed[..5].eq_ignore_ascii_case("BEGIN");
+    // `get`: a body may start or end with a multi-byte character (a comment).
+    let compound = trimmed
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case("BEGIN"));
     if compound {
         if let Some(stripped) = strip_final_end(trimmed) {
             return format!("{}\n{statement};\nEND", stripped.trim_end());
@@ -237,10 +240,12 @@ pub fn merge_body(foreign: &str, statement: &str) -> String {
 fn strip_final_end(body: &str) -> Option<&str> {
     let body = body.trim_end().trim_end_matches(';').trim_end();
     let n = body.len();
-    if n >= 3 && body[n - 3..].eq_ignore_ascii_case("END") {
-        Some(&body[..n - 3])
-    } else {
-        None
+    let tail = n
+        .checked_sub(3)
+        .and_then(|at| body.get(at..).map(|t| (at, t)));
+    match tail {
+        Some((at, t)) if t.eq_ignore_ascii_case("END") => Some(&body[..at]),
+        _ => None,
     }
 }
 
@@ -309,6 +314,11 @@ mod tests {
         assert_eq!(
             strip_statement(&body(&ours), "m2_cl_t", &["id"], Event::Update),
             None
+        );
+        assert_eq!(merge_body("-- é", "X"), "BEGIN\n-- é;\nX;\nEND");
+        assert_eq!(
+            merge_body("BEGIN\nSET @a = 'é'", "X"),
+            "BEGIN\nBEGIN\nSET @a = 'é';\nX;\nEND"
         );
         assert_eq!(
             merge_body("INSERT INTO audit VALUES (NEW.id)", "X"),

@@ -203,7 +203,8 @@ pub fn decode_key(text: &str) -> Option<Vec<Value>> {
             Some(("i", n)) => n.parse().ok().map(Value::Int),
             Some(("u", n)) => n.parse().ok().map(Value::UInt),
             Some(("s", hex)) => {
-                if hex.len() % 2 != 0 {
+                // A hand-edited row must not panic the slicing below.
+                if hex.len() % 2 != 0 || !hex.is_ascii() {
                     return None;
                 }
                 (0..hex.len())
@@ -231,5 +232,6 @@ mod tests {
         ];
         assert_eq!(decode_key(&encode_key(&key)), Some(key));
         assert_eq!(decode_key("x:1"), None);
+        assert_eq!(decode_key("s:é1"), None);
     }
 }

@@ -215,6 +215,23 @@ pub async fn upsert(
     Ok(rows.len() as u64)
 }
 
+/// A unique value as a case-insensitive, trailing-space-insensitive collation compares it.
+fn loose(values: &[Value]) -> String {
+    let normal: Vec<Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Bytes(b) => Value::Bytes(
+                String::from_utf8_lossy(b)
+                    .trim_end_matches(' ')
+                    .to_lowercase()
+                    .into_bytes(),
+            ),
+            other => other.clone(),
+        })
+        .collect();
+    key_id(&normal)
+}
+
 async fn resolve_unique_clashes(
     tx: &mut Transaction<'_>,
     m1: &mut Conn,
@@ -248,9 +265,12 @@ async fn resolve_unique_clashes(
             .collect();
         select.extend(columns.iter().map(|c| quote_ident(c)));
         let mut clashes = Vec::new();
+        let ours: HashSet<String> = rows.iter().map(|(key, _)| key_id(key)).collect();
         for chunk in wanted.chunks(500) {
+            // FOR UPDATE: the holder is locked before M1 is read about it, so its own worker's
+            // write lands either before this read or after this transaction.
             let sql = format!(
-                "SELECT {} FROM {} WHERE {}",
+                "SELECT {} FROM {} WHERE {} FOR UPDATE",
                 select.join(", "),
                 quote_ident(&mapping.destination_table),
                 key_list_condition(columns, chunk.len(), "")
@@ -266,12 +286,19 @@ async fn resolve_unique_clashes(
             for row in found {
                 let row = row.unwrap();
                 let (holder, unique) = row.split_at(key_at.len());
-                let unique_id = key_id(unique);
-                let Some((wanted_by, _)) = chunk.iter().find(|(_, u)| key_id(u) == unique_id)
-                else {
+                if ours.contains(&key_id(holder)) {
                     continue;
-                };
-                if key_id(holder) != key_id(wanted_by) {
+                }
+                // The server matched under the column's collation (case, trailing spaces):
+                // attribute the clash the same way, exact match first.
+                let unique_id = key_id(unique);
+                let loose_id = loose(unique);
+                let wanted_by = chunk
+                    .iter()
+                    .find(|(_, u)| key_id(u) == unique_id)
+                    .or_else(|| chunk.iter().find(|(_, u)| loose(u) == loose_id))
+                    .or(chunk.first());
+                if let Some((wanted_by, _)) = wanted_by {
                     clashes.push((holder.to_vec(), (*wanted_by).clone(), unique.to_vec()));
                 }
             }
@@ -284,7 +311,7 @@ async fn resolve_unique_clashes(
                 continue;
             }
             let still_same = current.first().is_some_and(|(_, row)| {
-                key_id(&at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()) == key_id(&unique)
+                loose(&at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()) == loose(&unique)
             });
             if still_same {
                 return Err(Error::Data {

@@ -126,6 +126,14 @@ impl Stats {
         std::mem::take(&mut *self.deleted.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The deleted keys waiting for the sweep, whose acknowledgement the sweep makes.
+    fn deferred_keys(&self) -> HashSet<(usize, String)> {
+        let map = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .flat_map(|(table, keys)| keys.iter().map(move |k| (*table, key_id(k))))
+            .collect()
+    }
+
     fn add(&self, table: usize, applied: Applied) {
         let mut map = self.per_table.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.entry(table).or_default();
@@ -222,16 +230,45 @@ pub async fn worker(
         }
         // Acknowledge only now that M2 has committed. A failed acknowledgement leaves the keys
         // in flight: they are pending again on the next start, and re-applying them is harmless.
-        let mut conn = m1
-            .get_conn()
-            .await
-            .map_err(|e| Error::db(Side::M1, e, "connecting"))?;
+        // Deleted parents of tables with children stay claimed (processed = 2) until the orphan
+        // sweep after the step has run: a crash before it replays their delete, and the sweep.
+        let deferred = stats.deferred_keys();
         for (table, keys) in &by_table {
-            tables[*table].reader.acknowledge(&mut conn, keys).await?;
+            let now: Vec<Vec<Value>> = keys
+                .iter()
+                .filter(|k| !deferred.contains(&(*table, key_id(k))))
+                .cloned()
+                .collect();
+            acknowledge(&m1, &tables[*table], &now, &options).await?;
             in_flight.release(*table, keys);
         }
     }
     Ok(())
+}
+
+/// Acknowledges keys, retrying a lock wait or deadlock (a store transaction holding the deltalog
+/// row through its trigger) or a lost connection, each try on a fresh pooled connection.
+async fn acknowledge(
+    m1: &Pool,
+    table: &DeltaTable,
+    keys: &[Vec<Value>],
+    options: &WorkerOptions,
+) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        let result = match m1.get_conn().await {
+            Ok(mut conn) => table.reader.acknowledge(&mut conn, keys).await,
+            Err(e) => Err(Error::db(Side::M1, e, "connecting")),
+        };
+        match result {
+            Err(e) if e.is_transient() && attempt < options.attempts => {
+                tracing::warn!("{e}; retrying (attempt {attempt} of {})", options.attempts);
+                tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Applies a batch, retrying transient failures with jittered backoff.
