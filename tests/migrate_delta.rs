@@ -689,3 +689,26 @@ async fn the_dmts_own_triggers_are_refused_with_the_fix() {
     let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[tokio::test]
+async fn a_second_follower_of_the_same_database_is_refused() {
+    let (dbs, setup) = migrated("delta_single_follower").await;
+    let mut holder = m1(&dbs).await;
+    let got: Option<u8> = holder
+        .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 0)")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(1));
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("another mage-migrate migrate:delta follows this Magento 1 database"),
+        "{stderr}"
+    );
+    holder
+        .query_drop("DO RELEASE_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)))")
+        .await
+        .unwrap();
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 0, "{stderr}");
+}
