@@ -685,7 +685,19 @@ async fn claim_table(
             .filter(|k| !in_flight.contains(index, k))
             .collect();
         if !keys.is_empty() {
-            table.reader.claim(m1, &keys).await?;
+            // A store transaction can hold a deltalog row through its trigger: wait and retry
+            // rather than stop the follower.
+            let mut attempt = 1;
+            loop {
+                match table.reader.claim(m1, &keys).await {
+                    Err(e) if e.is_transient() && attempt < options.workers.attempts => {
+                        tracing::warn!("{e}; retrying the claim (attempt {attempt})");
+                        tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+                        attempt += 1;
+                    }
+                    other => break other?,
+                }
+            }
             let mut per_worker: Vec<Vec<Vec<Value>>> = vec![Vec::new(); senders.len()];
             for key in keys {
                 in_flight.insert(index, &key);

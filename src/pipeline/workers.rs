@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mysql_async::{Pool, TxOpts, Value};
+use mysql_async::{Conn, Pool, TxOpts, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::apply::{self, Applied, DeltaTable};
@@ -165,6 +165,12 @@ pub async fn worker(
     stats: Arc<Stats>,
     options: WorkerOptions,
 ) -> Result<()> {
+    let mut sessions = Sessions {
+        m1_pool: m1,
+        m2_pool: m2.clone(),
+        m1: None,
+        m2: None,
+    };
     while let Some(first) = rx.recv().await {
         let mut batch: Vec<Work> = vec![first];
         let mut rows = batch[0].keys.len();
@@ -197,7 +203,7 @@ pub async fn worker(
         for keys in by_table.values_mut() {
             keys.sort_by_key(|k| key_id(k));
         }
-        match apply_with_retries(&tables, &m1, &m2, &by_table, &options).await {
+        match apply_with_retries(&tables, &mut sessions, &by_table, &options).await {
             Ok(applied) => {
                 for (table, a, deleted) in applied {
                     stats.add(table, a);
@@ -210,7 +216,7 @@ pub async fn worker(
                     for (table, keys) in &by_table {
                         for key in keys {
                             let one = HashMap::from([(*table, vec![key.clone()])]);
-                            match apply_with_retries(&tables, &m1, &m2, &one, &options).await {
+                            match apply_with_retries(&tables, &mut sessions, &one, &options).await {
                                 Ok(applied) => {
                                     for (table, a, deleted) in applied {
                                         stats.add(table, a);
@@ -239,34 +245,79 @@ pub async fn worker(
                 .filter(|k| !deferred.contains(&(*table, key_id(k))))
                 .cloned()
                 .collect();
-            acknowledge(&m1, &tables[*table], &now, &options).await?;
+            acknowledge(&mut sessions, &tables[*table], &now, &options).await?;
             in_flight.release(*table, keys);
         }
     }
     Ok(())
 }
 
+/// A worker's own connections, kept from batch to batch (a connection given back to the pool
+/// is reset and set up again, several round trips a batch). After any error both are dropped,
+/// so the next try starts from a clean session.
+struct Sessions {
+    m1_pool: Pool,
+    m2_pool: Pool,
+    m1: Option<Conn>,
+    m2: Option<Conn>,
+}
+
+impl Sessions {
+    async fn open(&mut self) -> Result<(&mut Conn, &mut Conn)> {
+        if self.m1.is_none() {
+            self.m1 = Some(
+                self.m1_pool
+                    .get_conn()
+                    .await
+                    .map_err(|e| Error::db(Side::M1, e, "connecting"))?,
+            );
+        }
+        if self.m2.is_none() {
+            self.m2 = Some(
+                self.m2_pool
+                    .get_conn()
+                    .await
+                    .map_err(|e| Error::db(Side::M2, e, "connecting"))?,
+            );
+        }
+        match (self.m1.as_mut(), self.m2.as_mut()) {
+            (Some(m1), Some(m2)) => Ok((m1, m2)),
+            _ => Err(Error::Usage("a worker lost its connections".into())),
+        }
+    }
+
+    fn discard(&mut self) {
+        self.m1 = None;
+        self.m2 = None;
+    }
+}
+
 /// Acknowledges keys, retrying a lock wait or deadlock (a store transaction holding the deltalog
-/// row through its trigger) or a lost connection, each try on a fresh pooled connection.
+/// row through its trigger) or a lost connection.
 async fn acknowledge(
-    m1: &Pool,
+    sessions: &mut Sessions,
     table: &DeltaTable,
     keys: &[Vec<Value>],
     options: &WorkerOptions,
 ) -> Result<()> {
     let mut attempt = 1;
     loop {
-        let result = match m1.get_conn().await {
-            Ok(mut conn) => table.reader.acknowledge(&mut conn, keys).await,
-            Err(e) => Err(Error::db(Side::M1, e, "connecting")),
+        let result = match sessions.open().await {
+            Ok((m1, _)) => table.reader.acknowledge(m1, keys).await,
+            Err(e) => Err(e),
         };
         match result {
             Err(e) if e.is_transient() && attempt < options.attempts => {
+                sessions.discard();
                 tracing::warn!("{e}; retrying (attempt {attempt} of {})", options.attempts);
                 tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
                 attempt += 1;
             }
-            other => return other,
+            Err(e) => {
+                sessions.discard();
+                return Err(e);
+            }
+            ok => return ok,
         }
     }
 }
@@ -274,14 +325,20 @@ async fn acknowledge(
 /// Applies a batch, retrying transient failures with jittered backoff.
 async fn apply_with_retries(
     tables: &[DeltaTable],
-    m1: &Pool,
-    m2: &Pool,
+    sessions: &mut Sessions,
     by_table: &HashMap<usize, Vec<Vec<Value>>>,
     options: &WorkerOptions,
 ) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut attempt = 1;
     loop {
-        match apply_batch(tables, m1, m2, by_table).await {
+        let result = match sessions.open().await {
+            Ok((m1, m2)) => apply_batch(tables, m1, m2, by_table).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            sessions.discard();
+        }
+        match result {
             Ok(applied) => return Ok(applied),
             Err(e) if e.is_transient() && attempt < options.attempts => {
                 let backoff = 50u64 << attempt.min(6);
@@ -381,18 +438,10 @@ impl Quarantine {
 /// upserts (checks off).
 async fn apply_batch(
     tables: &[DeltaTable],
-    m1: &Pool,
-    m2: &Pool,
+    m1: &mut Conn,
+    m2: &mut Conn,
     by_table: &HashMap<usize, Vec<Vec<Value>>>,
 ) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
-    let mut m1 = m1
-        .get_conn()
-        .await
-        .map_err(|e| Error::db(Side::M1, e, "connecting"))?;
-    let mut m2 = m2
-        .get_conn()
-        .await
-        .map_err(|e| Error::db(Side::M2, e, "connecting"))?;
     let mut tx = m2
         .start_transaction(TxOpts::default())
         .await
@@ -403,7 +452,7 @@ async fn apply_batch(
     for table in order {
         let keys = &by_table[table];
         let t = &tables[*table];
-        let (current, gone) = apply::read_current(&mut m1, t, keys).await?;
+        let (current, gone) = apply::read_current(m1, t, keys).await?;
         // A partial key stands for a set of rows: M2's set is replaced by M1's, in this
         // transaction, so readers never see it half done.
         let deleted = if t.partial_key {
@@ -411,7 +460,7 @@ async fn apply_batch(
         } else {
             apply::delete(&mut tx, t, &gone).await?
         };
-        let upserted = apply::upsert(&mut tx, &mut m1, t, &current).await?;
+        let upserted = apply::upsert(&mut tx, m1, t, &current).await?;
         let swept = if t.children.is_empty() || t.partial_key {
             Vec::new()
         } else {
