@@ -27,8 +27,13 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-# The package's own service is not needed (the tests start private servers); keep it from
-# starting where the machine has no init system.
+# The package's own service is not needed (the tests start private servers). On a machine without
+# an init system, starting it would fail the install: a policy-rc.d that says "no" keeps it off.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get update -q || { echo "mage-migrate: apt-get update failed; check the package mirror" >&2; exit 1; }
 $SUDO apt-get install -y -q --no-install-recommends mariadb-server mariadb-client || {
   echo "mage-migrate: installing mariadb-server failed (see above)" >&2
