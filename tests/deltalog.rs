@@ -664,3 +664,54 @@ async fn trigger_creation_without_super_explains_error_1419() {
     assert!(last.contains("needs the SUPER privilege while binary logging is on (error 1419); fix: SET GLOBAL log_bin_trust_function_creators = 1"), "{last}");
     assert!(!stderr.contains("hunter2"));
 }
+
+#[tokio::test]
+async fn a_trigger_swap_under_lock_tables_restores_the_original_when_the_new_one_fails() {
+    use mage_migrate::deltalog::install::{execute, PlannedDdl};
+    let mut s = store("swap_restore", DELTALOG).await;
+    let m1 = &mut s.m1;
+    m1.query_drop(format!(
+        "CREATE TRIGGER audit_status AFTER UPDATE ON newsletter_subscriber FOR EACH ROW {AUDIT_BODY}"
+    ))
+    .await
+    .unwrap();
+    let before = triggers(m1, "newsletter_subscriber").await;
+    // The one-trigger-per-event path (MySQL 5.6): drop and create under a write lock. Here the
+    // create fails (a body that does not parse), after the drop.
+    let planned = PlannedDdl {
+        table: "newsletter_subscriber".into(),
+        change: Change::MergeTrigger,
+        // A swap runs under the trigger's own sql_mode, as install plans it.
+        sql_mode: before[0].3.clone(),
+        statements: vec![
+            "LOCK TABLES `newsletter_subscriber` WRITE".into(),
+            ddl::drop_trigger("audit_status"),
+            ddl::create_trigger(
+                "audit_status",
+                Event::Update,
+                "newsletter_subscriber",
+                "BEGIN\nNOT SQL;\nEND",
+                false,
+            ),
+            "UNLOCK TABLES".into(),
+        ],
+        restore: Some(ddl::create_trigger(
+            "audit_status",
+            Event::Update,
+            "newsletter_subscriber",
+            AUDIT_BODY,
+            false,
+        )),
+    };
+    let err = execute(m1, &planned, &InstallOptions::default()).await;
+    assert!(err.is_err());
+    assert_eq!(
+        triggers(m1, "newsletter_subscriber").await,
+        before,
+        "the original trigger is back"
+    );
+    // And the table is not left locked.
+    m1.query_drop("UPDATE newsletter_subscriber SET subscriber_status = 1")
+        .await
+        .unwrap();
+}

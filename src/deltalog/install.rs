@@ -62,6 +62,9 @@ pub struct PlannedDdl {
     pub change: Change,
     pub sql_mode: String,
     pub statements: Vec<String>,
+    /// For a swap under `LOCK TABLES` (MySQL 5.6): the original trigger, created again, still
+    /// under the lock, if the new one cannot be created after the old one was dropped.
+    pub restore: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -173,11 +176,16 @@ fn plan_table(
         .into());
     }
     let mut planned = Vec::new();
-    let ddl = |change, sql_mode: &str, statements: Vec<String>| PlannedDdl {
-        table: t.table.clone(),
-        change,
-        sql_mode: sql_mode.to_string(),
-        statements,
+    let swap =
+        |change, sql_mode: &str, (statements, restore): (Vec<String>, Option<String>)| PlannedDdl {
+            table: t.table.clone(),
+            change,
+            sql_mode: sql_mode.to_string(),
+            statements,
+            restore,
+        };
+    let ddl = |change, sql_mode: &str, statements: Vec<String>| {
+        swap(change, sql_mode, (statements, None))
     };
     // The table must exist before any trigger that writes to it: a trigger whose table is
     // missing fails the store's own writes.
@@ -223,7 +231,7 @@ fn plan_table(
             .find(|(_, p)| *p == Presence::DmtWithoutReset)
         {
             let body = ddl::upgrade_body(&trigger.body, &t.deltalog, &keys, event);
-            planned.push(ddl(
+            planned.push(swap(
                 Change::UpgradeTrigger,
                 &trigger.sql_mode,
                 replace_trigger(server, trigger, &t.source_table, &body),
@@ -246,7 +254,7 @@ fn plan_table(
             }
             (false, _, Some(foreign)) => {
                 let body = ddl::merge_body(&foreign.body, &ours);
-                planned.push(ddl(
+                planned.push(swap(
                     Change::MergeTrigger,
                     &foreign.sql_mode,
                     replace_trigger(server, foreign, &t.source_table, &body),
@@ -281,46 +289,57 @@ pub(crate) fn replace_trigger(
     trigger: &TriggerInfo,
     table: &str,
     body: &str,
-) -> Vec<String> {
+) -> (Vec<String>, Option<String>) {
     if server.create_or_replace_trigger() {
-        return vec![ddl::create_trigger(
-            &trigger.name,
-            trigger.event,
-            table,
-            body,
-            true,
-        )];
+        return (
+            vec![ddl::create_trigger(
+                &trigger.name,
+                trigger.event,
+                table,
+                body,
+                true,
+            )],
+            None,
+        );
     }
     if server.multiple_triggers() {
         // Both fire for a moment, which is harmless: the deltalog insert is an upsert.
         let temporary = naming::trigger(&format!("mm_{table}"), trigger.event);
-        return vec![
-            ddl::drop_trigger(&temporary),
-            ddl::create_trigger(&temporary, trigger.event, table, body, false),
-            ddl::drop_trigger(&trigger.name),
-            ddl::create_trigger(&trigger.name, trigger.event, table, body, false),
-            ddl::drop_trigger(&temporary),
-        ];
+        return (
+            vec![
+                ddl::drop_trigger(&temporary),
+                ddl::create_trigger(&temporary, trigger.event, table, body, false),
+                ddl::drop_trigger(&trigger.name),
+                ddl::create_trigger(&trigger.name, trigger.event, table, body, false),
+                ddl::drop_trigger(&temporary),
+            ],
+            None,
+        );
     }
     // One trigger per event (MySQL 5.6): a write lock keeps the store's writes out while the
     // trigger is dropped and created again.
-    vec![
-        format!("LOCK TABLES {} WRITE", quote_ident(table)),
-        ddl::drop_trigger(&trigger.name),
-        ddl::create_trigger(&trigger.name, trigger.event, table, body, false),
-        "UNLOCK TABLES".to_string(),
-    ]
+    (
+        vec![
+            format!("LOCK TABLES {} WRITE", quote_ident(table)),
+            ddl::drop_trigger(&trigger.name),
+            ddl::create_trigger(&trigger.name, trigger.event, table, body, false),
+            "UNLOCK TABLES".to_string(),
+        ],
+        Some(ddl::create_trigger(
+            &trigger.name,
+            trigger.event,
+            table,
+            &trigger.body,
+            false,
+        )),
+    )
 }
 
 const LOCK_WAIT_TIMEOUT: u16 = 1205;
 const NEEDS_SUPER_FOR_TRIGGER: u16 = 1419;
 
 /// Runs one planned change, retrying while a long transaction holds the table's metadata lock.
-pub(crate) async fn execute(
-    conn: &mut Conn,
-    ddl: &PlannedDdl,
-    options: &InstallOptions,
-) -> Result<()> {
+pub async fn execute(conn: &mut Conn, ddl: &PlannedDdl, options: &InstallOptions) -> Result<()> {
     conn.query_drop(format!(
         "SET SESSION sql_mode = '{}', SESSION lock_wait_timeout = {}",
         ddl.sql_mode.replace('\'', "''"),
@@ -329,10 +348,20 @@ pub(crate) async fn execute(
     .await
     .map_err(|e| m1_error(e, "setting up the DDL session"))?;
     let mut attempt = 1;
+    let mut from = 0;
+    let locked = ddl
+        .statements
+        .first()
+        .is_some_and(|s| s.starts_with("LOCK TABLES"));
     loop {
-        match run_statements(conn, &ddl.statements).await {
+        match run_statements(conn, &ddl.statements, from, ddl.restore.as_deref()).await {
             Ok(()) => return Ok(()),
-            Err(e) => {
+            Err((failed, e)) => {
+                // Resume where it stopped: restarting a swap from its first statement could drop
+                // the only trigger left. A locked swap starts over (its lock is gone).
+                if !locked {
+                    from = failed;
+                }
                 let code = match &e {
                     mysql_async::Error::Server(s) => Some(s.code),
                     _ => None,
@@ -381,16 +410,27 @@ pub(crate) async fn execute(
     }
 }
 
+/// Runs `statements[from..]`; on failure returns the index that failed. Under `LOCK TABLES`,
+/// a failure after the old trigger was dropped creates it again before the lock is released,
+/// so the table is never left without its trigger.
 async fn run_statements(
     conn: &mut Conn,
     statements: &[String],
-) -> std::result::Result<(), mysql_async::Error> {
-    for statement in statements {
+    from: usize,
+    restore: Option<&str>,
+) -> std::result::Result<(), (usize, mysql_async::Error)> {
+    let locked = statements
+        .first()
+        .is_some_and(|s| s.starts_with("LOCK TABLES"));
+    for (index, statement) in statements.iter().enumerate().skip(from) {
         if let Err(e) = conn.query_drop(statement).await {
-            if statements.iter().any(|s| s.starts_with("LOCK TABLES")) {
+            if locked {
+                if let (Some(restore), true) = (restore, index >= 2) {
+                    let _ = conn.query_drop(restore).await;
+                }
                 let _ = conn.query_drop("UNLOCK TABLES").await;
             }
-            return Err(e);
+            return Err((index, e));
         }
     }
     Ok(())

@@ -45,12 +45,12 @@ pub async fn remove(
                 if presence == Presence::Absent {
                     continue;
                 }
-                let (change, sql_mode, statements) =
+                let (change, sql_mode, (statements, restore)) =
                     match ddl::strip_statement(&trigger.body, &t.deltalog, &keys, event) {
                         None => (
                             Change::DropTrigger,
                             String::new(),
-                            vec![ddl::drop_trigger(&trigger.name)],
+                            (vec![ddl::drop_trigger(&trigger.name)], None),
                         ),
                         Some(rest) => (
                             Change::RestoreTrigger,
@@ -63,6 +63,7 @@ pub async fn remove(
                     change,
                     sql_mode,
                     statements,
+                    restore,
                 });
             }
         }
@@ -75,6 +76,7 @@ pub async fn remove(
                     "DROP TABLE IF EXISTS {}",
                     crate::db::quote_ident(&t.deltalog)
                 )],
+                restore: None,
             });
         }
     }
