@@ -40,6 +40,10 @@ pub struct DeltaOptions {
     pub page_rows: usize,
     /// Quarantine keys that fail with a definite error and go on (exit 1 at the end).
     pub skip_errors: bool,
+    /// Keys one step claims in one cycle, at most: what a cycle keeps in memory (deleted
+    /// parents waiting for their orphan sweep, counters) stays bounded whatever the backlog; the
+    /// rest follows in the next cycle, at once.
+    pub max_keys_per_step: u64,
     pub workers: WorkerOptions,
 }
 
@@ -52,6 +56,7 @@ impl Default for DeltaOptions {
             poll_interval: Duration::from_millis(500),
             page_rows: 5000,
             skip_errors: false,
+            max_keys_per_step: 200_000,
             workers: WorkerOptions::default(),
         }
     }
@@ -461,18 +466,22 @@ async fn drive(
         // Under a steady stream of changes, --once still ends: each cycle takes only what is
         // pending when it reads a page, and what arrives meanwhile is small.
         let max_once_cycles = 100;
+        let mut drained_cycles = 0;
         loop {
             report.cycles += 1;
             let cycle_started = Instant::now();
             let mut claimed = 0u64;
+            let mut exhausted = false;
             for (title, indexes) in &plan.steps {
                 let claiming = Instant::now();
                 // A reader per table, at most READERS at once, each on its own connection.
                 let permits = Arc::new(tokio::sync::Semaphore::new(READERS));
+                let budget = Arc::new(StepBudget::new(options.max_keys_per_step));
                 let mut readers = JoinSet::new();
                 for &index in indexes {
                     let (tables, in_flight, senders) = (tables.clone(), in_flight.clone(), senders.clone());
                     let (options, stop, permits, pool) = (options.clone(), stop.clone(), permits.clone(), m1_pool.clone());
+                    let budget = budget.clone();
                     readers.spawn(async move {
                         let _permit = permits
                             .acquire_owned()
@@ -482,7 +491,7 @@ async fn drive(
                             .get_conn()
                             .await
                             .map_err(|e| Error::db(Side::M1, e, "connect"))?;
-                        claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop).await
+claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &budget).await
                     });
                 }
                 // Readers may wait on full queues: watch the workers meanwhile, so a failed
@@ -504,6 +513,7 @@ async fn drive(
                         }
                     }
                 }
+                exhausted |= budget.spent();
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
                 sweep_orphans(&mut m1, &mut m2, &tables, &stats).await?;
@@ -542,7 +552,11 @@ async fn drive(
                 return Ok(());
             }
             if options.once {
-                if claimed == 0 || report.cycles >= max_once_cycles {
+                // Cycles cut short by the per-step budget do not count towards the cap.
+                if !exhausted {
+                    drained_cycles += 1;
+                }
+                if (claimed == 0 && !exhausted) || drained_cycles >= max_once_cycles {
                     return Ok(());
                 }
                 continue;
@@ -653,6 +667,38 @@ async fn sweep_orphans(
     Ok(())
 }
 
+/// The keys one step may still claim in this cycle, shared by its readers. A reader asks before
+/// each page and is charged what it claimed, so readers running at once may overshoot by at most
+/// a page each; an unused page costs nothing.
+struct StepBudget {
+    left: std::sync::atomic::AtomicU64,
+}
+
+impl StepBudget {
+    fn new(keys: u64) -> Self {
+        StepBudget {
+            left: std::sync::atomic::AtomicU64::new(keys.max(1)),
+        }
+    }
+
+    /// Whether another page may be read.
+    fn open(&self) -> bool {
+        self.left.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    fn charge(&self, keys: u64) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let _ = self
+            .left
+            .fetch_update(SeqCst, SeqCst, |left| Some(left.saturating_sub(keys)));
+    }
+
+    /// Spent: keys this cycle did not look at may be pending.
+    fn spent(&self) -> bool {
+        !self.open()
+    }
+}
+
 /// Claims every pending key of one table, page by page, and routes them to the workers.
 #[allow(clippy::too_many_arguments)]
 async fn claim_table(
@@ -663,6 +709,7 @@ async fn claim_table(
     senders: &[mpsc::Sender<Work>],
     options: &DeltaOptions,
     stop: &Stop,
+    budget: &StepBudget,
 ) -> Result<u64> {
     let table = &tables[index];
     let mut after: Option<Vec<Value>> = None;
@@ -671,14 +718,18 @@ async fn claim_table(
         if stop.requested() {
             return Ok(claimed);
         }
+        if !budget.open() {
+            return Ok(claimed);
+        }
+        let granted = options.page_rows;
         let page = table
             .reader
-            .pending_page(m1, after.as_deref(), options.page_rows)
+            .pending_page(m1, after.as_deref(), granted)
             .await?;
         let Some(last) = page.last().cloned() else {
             return Ok(claimed);
         };
-        let full = page.len() == options.page_rows;
+        let full = page.len() == granted;
         // A key still in flight is claimed once its first claim is acknowledged.
         let keys: Vec<Vec<Value>> = page
             .into_iter()
@@ -704,6 +755,7 @@ async fn claim_table(
                 per_worker[workers::route(table, &key, senders.len())].push(key);
                 claimed += 1;
             }
+            budget.charge(per_worker.iter().map(|k| k.len() as u64).sum());
             for (worker, keys) in per_worker.into_iter().enumerate() {
                 if keys.is_empty() {
                     continue;

@@ -712,3 +712,28 @@ async fn a_second_follower_of_the_same_database_is_refused() {
     let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[tokio::test]
+async fn a_small_per_cycle_budget_spreads_the_backlog_over_cycles_and_ends_equal() {
+    let (dbs, setup) = migrated("delta_budget").await;
+    workload(&dbs, 41, 200).await;
+    let options = DeltaOptions {
+        max_keys_per_step: 10,
+        page_rows: 5,
+        ..delta_options(&setup)
+    };
+    let mut cycles = Vec::new();
+    let report = migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |c| {
+        cycles.push(c.keys)
+    })
+    .await
+    .unwrap();
+    assert!(cycles.len() > 3, "{cycles:?}");
+    // Readers claiming at once may each overshoot the budget by a page at most.
+    assert!(cycles.iter().all(|k| *k <= 10 + 4 * 5), "{cycles:?}");
+    assert!(report.upserted > 30, "{report:?}");
+    assert_eq!(
+        support::diff_group(&dbs, &setup, "delta_map").await,
+        Vec::<String>::new()
+    );
+}

@@ -166,11 +166,27 @@ pub async fn delete(
         match tx.exec_drop(sql, params).await {
             Ok(()) => deleted += tx.affected_rows(),
             Err(mysql_async::Error::Server(e)) if e.code == 1451 => {
+                // Only the failed statement was undone: find the key it was, one by one.
+                let single = format!(
+                    "DELETE FROM {} WHERE {}",
+                    quote_ident(&table.mapping.destination_table),
+                    key_list_condition(&table.destination_key, 1, "")
+                );
+                let mut culprit = None;
+                for key in chunk {
+                    if tx.exec_drop(&single, key.clone()).await.is_err() {
+                        culprit = Some(key);
+                        break;
+                    }
+                }
                 return Err(Error::Data {
                     table: table.mapping.destination_table.clone(),
-                    key: format!("(one of {} keys deleted in M1)", chunk.len()),
+                    key: culprit.map_or_else(
+                        || format!("(one of {} keys deleted in M1)", chunk.len()),
+                        |k| write::row_ref(&table.mapping, k),
+                    ),
                     message: format!("an M2 foreign key restricts the delete: {}", e.message),
-                })
+                });
             }
             Err(e) => {
                 return Err(m2(
