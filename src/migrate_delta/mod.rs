@@ -6,26 +6,28 @@
 //! waits until its keys are acknowledged before the next step starts (a later step may read
 //! what an earlier one wrote, as OrderGrids reads Map's orders). Then done rows are purged.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mysql_async::{Conn, Pool, Value};
+use mysql_async::Pool;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
-use crate::config::Groups;
-use crate::db::schema::Schema;
 use crate::db::{self};
-use crate::deltalog::TrackedTable;
+
+mod checks;
+mod claims;
+mod plan;
+
 use crate::error::{Error, Result, Side};
 use crate::migrate_data::check_steps;
-use crate::pipeline::apply::{Applied, DeltaTable};
-use crate::pipeline::workers::{self, InFlight, Stats, Work, WorkerOptions};
+use crate::pipeline::apply::Applied;
+use crate::pipeline::workers::{self, InFlight, Stats, WorkerOptions};
 use crate::setup::Setup;
-use crate::source::deltalog::DeltalogReader;
-use crate::steps::map;
+use checks::{sweep_orphans, volume_check};
+use claims::{claim_table, wait_drained, StepBudget};
+use plan::plan;
 
 #[derive(Debug, Clone)]
 pub struct DeltaOptions {
@@ -159,169 +161,6 @@ pub struct DeltaReport {
     pub quarantined: u64,
     /// What the volume check at the end found, one line a table that differs.
     pub volume: Vec<String>,
-}
-
-/// The deltalog groups of the delta steps this version runs, by DMT class.
-fn group_of(class: &str) -> Option<&'static str> {
-    class
-        .eq_ignore_ascii_case("Migration\\Step\\Map\\Delta")
-        .then_some("delta_map")
-}
-
-struct Plan {
-    tables: Vec<DeltaTable>,
-    /// (step title, indexes into `tables`) in config order.
-    steps: Vec<(String, Vec<usize>)>,
-    /// Every deltalog table that exists, of every group: purged at the end of each cycle.
-    purge: Vec<DeltalogReader>,
-}
-
-async fn plan(setup: &Setup, options: &DeltaOptions, m1: &mut Conn, m2: &mut Conn) -> Result<Plan> {
-    let o = &setup.config.options;
-    let (source_prefix, dest_prefix) = (o.source_prefix(), o.dest_prefix());
-    let m1_schema = Schema::read(m1)
-        .await
-        .map_err(|e| Error::db(Side::M1, e, "reading the schema"))?;
-    let m2_schema = Schema::read(m2)
-        .await
-        .map_err(|e| Error::db(Side::M2, e, "reading the schema"))?;
-    let (mappings, integrity) = map::plan(
-        &setup.map,
-        &m1_schema,
-        &m2_schema,
-        &source_prefix,
-        &dest_prefix,
-    )?;
-    if !integrity.is_ok() {
-        return Err(Error::Integrity(integrity.errors));
-    }
-    let on_duplicate: HashMap<String, Vec<String>> = match o.file("map_document_groups")? {
-        Some(path) => Groups::load(&path)?
-            .documents_of("destination_documents_update_on_duplicate")
-            .into_iter()
-            .map(|(doc, key)| {
-                let fields = key
-                    .unwrap_or_default()
-                    .split(',')
-                    .map(|f| f.trim().to_string());
-                (format!("{dest_prefix}{doc}"), fields.collect())
-            })
-            .collect(),
-        None => HashMap::new(),
-    };
-    let tracked_of = |table: &str| {
-        setup
-            .deltalog_tables
-            .iter()
-            .find(|t| t.table == table)
-            .map(|t| TrackedTable::new(&source_prefix, t))
-    };
-    let mut plan = Plan {
-        tables: Vec::new(),
-        steps: Vec::new(),
-        purge: Vec::new(),
-    };
-    for step in setup.steps("delta") {
-        if options.skip_steps.contains(&step.config.title) {
-            continue;
-        }
-        let Some(group) = step.classes.iter().find_map(|c| group_of(&c.class)) else {
-            continue;
-        };
-        let mut indexes = Vec::new();
-        for (document, _) in setup.deltalog_groups.documents_of(group) {
-            let Some(tracked) = tracked_of(document) else {
-                continue;
-            };
-            // As the DMT: a table M1 does not have is skipped; then a missing deltalog is fatal.
-            if m1_schema.table(&tracked.source_table).is_none() {
-                continue;
-            }
-            if m1_schema.table(&tracked.deltalog).is_none() {
-                return Err(Error::Usage(format!(
-                    "Deltalog for {document} is not installed; install it with: mage-migrate deltalog install {}",
-                    setup.config.path.display()
-                )));
-            }
-            // Tables map.xml ignores are skipped, as the DMT does; their rows stay pending.
-            let Some(mapping) = mappings
-                .iter()
-                .find(|m| m.source_table == tracked.source_table)
-            else {
-                continue;
-            };
-            let destination = m2_schema
-                .table(&mapping.destination_table)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::Integrity(vec![format!("Source documents are not mapped: {document}")])
-                })?;
-            if let Some(at) = plan
-                .tables
-                .iter()
-                .position(|t| t.reader.tracked.table == tracked.table)
-            {
-                indexes.push(at);
-                continue;
-            }
-            let update_only = on_duplicate.get(&mapping.destination_table).cloned();
-            plan.tables.push(DeltaTable::new(
-                DeltalogReader { tracked },
-                mapping.clone(),
-                destination,
-                update_only,
-            )?);
-            indexes.push(plan.tables.len() - 1);
-        }
-        plan.steps.push((step.config.title.clone(), indexes));
-    }
-    // Our claim and acknowledgement rely on the triggers resetting `processed`: with the DMT's
-    // own triggers a change made while its key is in flight would be lost, and with a trigger
-    // missing changes would not be recorded at all. Neither is left to chance.
-    let status = crate::deltalog::status(m1, setup).await?;
-    for table in &plan.tables {
-        let Some(row) = status
-            .iter()
-            .find(|r| r.table == table.reader.tracked.table)
-        else {
-            continue;
-        };
-        for (event, trigger) in &row.triggers {
-            let problem = match trigger {
-                crate::deltalog::TriggerStatus::Ours(_) => continue,
-                crate::deltalog::TriggerStatus::DmtWithoutReset(name) => format!(
-                    "its {} trigger {name} was installed by the DMT and loses changes made while a row is migrated",
-                    event.as_sql()
-                ),
-                crate::deltalog::TriggerStatus::Missing => {
-                    format!("its {} trigger is missing, so changes are not recorded", event.as_sql())
-                }
-            };
-            return Err(Error::Usage(format!(
-                "Deltalog for {} is installed, but {problem}; upgrade it with: mage-migrate deltalog install {}",
-                row.table,
-                setup.config.path.display()
-            )));
-        }
-    }
-    let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;
-    for table in &mut plan.tables {
-        table.children = child_keys
-            .iter()
-            .filter(|k| {
-                k.parent == table.mapping.destination_table
-                    && k.parent_columns == table.destination_key
-            })
-            .cloned()
-            .collect();
-    }
-    for entry in &setup.deltalog_tables {
-        let tracked = TrackedTable::new(&source_prefix, entry);
-        if m1_schema.table(&tracked.deltalog).is_some() {
-            plan.purge.push(DeltalogReader { tracked });
-        }
-    }
-    Ok(plan)
 }
 
 /// Runs the delta until stopped (or drained, with `once`); `on_cycle` sees each cycle that did
@@ -588,211 +427,6 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
     report.elapsed = started.elapsed();
     report.quarantined = worker_options.quarantine.as_ref().map_or(0, |q| q.count());
     Ok(report)
-}
-
-/// The volume check, made useful: run once at the end, not every cycle (COUNT(*) over large
-/// tables is not free); only for tables with nothing pending, whose M2 table no other M1 table
-/// feeds and whose deltalog key is the whole key; and each difference says which way and why.
-async fn volume_check(
-    m1: &mut Conn,
-    m2: &mut Conn,
-    tables: &[DeltaTable],
-    frozen: bool,
-) -> Result<Vec<String>> {
-    use mysql_async::prelude::Queryable;
-    let mut out = Vec::new();
-    for table in tables {
-        let shared = tables
-            .iter()
-            .filter(|t| t.mapping.destination_table == table.mapping.destination_table)
-            .count()
-            > 1;
-        if shared || table.partial_key || table.reader.backlog(m1).await? > 0 {
-            continue;
-        }
-        let count = |t: &str| format!("SELECT COUNT(*) FROM {}", crate::db::quote_ident(t));
-        let source: u64 = m1
-            .query_first(count(&table.mapping.source_table))
-            .await
-            .map_err(|e| Error::db(Side::M1, e, "counting rows"))?
-            .unwrap_or(0);
-        let destination: u64 = m2
-            .query_first(count(&table.mapping.destination_table))
-            .await
-            .map_err(|e| Error::db(Side::M2, e, "counting rows"))?
-            .unwrap_or(0);
-        let why = if destination > source {
-            "rows deleted in M1 by its own foreign keys (no trigger fires for those), or written to M2 by something else"
-        } else {
-            "rows M1 had before the triggers were installed and migrate:data did not copy, or rows of a key quarantined by --skip-errors"
-        };
-        if source != destination {
-            out.push(format!(
-                "volume check: {} has {source} rows in M1, {} has {destination} in M2 ({} {}): {why}{}",
-                table.mapping.source_table,
-                table.mapping.destination_table,
-                source.abs_diff(destination),
-                if destination > source { "more in M2" } else { "fewer in M2" },
-                if frozen { "" } else { " (the store was live while counting: run --once after freezing it for exact figures)" }
-            ));
-        }
-    }
-    Ok(out)
-}
-
-/// After a step's batches have drained: the children of parents deleted meanwhile get what
-/// M2's foreign keys would have done to them (see `pipeline::sweep`).
-async fn sweep_orphans(
-    m1: &mut Conn,
-    m2: &mut Conn,
-    tables: &[DeltaTable],
-    stats: &Stats,
-) -> Result<()> {
-    for (index, keys) in stats.take_deleted() {
-        for child in &tables[index].children {
-            let swept = crate::pipeline::sweep::sweep(m2, child, &keys).await?;
-            if swept > 0 {
-                tracing::info!(
-                    "{}: {swept} rows whose parent in {} was deleted arrived after its cascade; {} as M2's foreign key {} says",
-                    child.child,
-                    child.parent,
-                    if child.on_delete == "CASCADE" { "deleted" } else { "nulled" },
-                    child.constraint
-                );
-            }
-        }
-        // Only now are these deletes done: acknowledged where still claimed.
-        tables[index].reader.acknowledge(m1, &keys).await?;
-    }
-    Ok(())
-}
-
-/// The keys one step may still claim in this cycle, shared by its readers. A reader asks before
-/// each page and is charged what it claimed, so readers running at once may overshoot by at most
-/// a page each; an unused page costs nothing.
-struct StepBudget {
-    left: std::sync::atomic::AtomicU64,
-}
-
-impl StepBudget {
-    fn new(keys: u64) -> Self {
-        StepBudget {
-            left: std::sync::atomic::AtomicU64::new(keys.max(1)),
-        }
-    }
-
-    /// Whether another page may be read.
-    fn open(&self) -> bool {
-        self.left.load(std::sync::atomic::Ordering::SeqCst) > 0
-    }
-
-    fn charge(&self, keys: u64) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let _ = self
-            .left
-            .fetch_update(SeqCst, SeqCst, |left| Some(left.saturating_sub(keys)));
-    }
-
-    /// Spent: keys this cycle did not look at may be pending.
-    fn spent(&self) -> bool {
-        !self.open()
-    }
-}
-
-/// Claims every pending key of one table, page by page, and routes them to the workers.
-#[allow(clippy::too_many_arguments)]
-async fn claim_table(
-    m1: &mut Conn,
-    tables: &Arc<Vec<DeltaTable>>,
-    index: usize,
-    in_flight: &InFlight,
-    senders: &[mpsc::Sender<Work>],
-    options: &DeltaOptions,
-    stop: &Stop,
-    budget: &StepBudget,
-) -> Result<u64> {
-    let table = &tables[index];
-    let mut after: Option<Vec<Value>> = None;
-    let mut claimed = 0u64;
-    loop {
-        if stop.requested() {
-            return Ok(claimed);
-        }
-        if !budget.open() {
-            return Ok(claimed);
-        }
-        let granted = options.page_rows;
-        let page = table
-            .reader
-            .pending_page(m1, after.as_deref(), granted)
-            .await?;
-        let Some(last) = page.last().cloned() else {
-            return Ok(claimed);
-        };
-        let full = page.len() == granted;
-        // A key still in flight is claimed once its first claim is acknowledged.
-        let keys: Vec<Vec<Value>> = page
-            .into_iter()
-            .filter(|k| !in_flight.contains(index, k))
-            .collect();
-        if !keys.is_empty() {
-            // A store transaction can hold a deltalog row through its trigger: wait and retry
-            // rather than stop the follower.
-            let mut attempt = 1;
-            loop {
-                match table.reader.claim(m1, &keys).await {
-                    Err(e) if e.is_transient() && attempt < options.workers.attempts => {
-                        tracing::warn!("{e}; retrying the claim (attempt {attempt})");
-                        tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
-                        attempt += 1;
-                    }
-                    other => break other?,
-                }
-            }
-            let mut per_worker: Vec<Vec<Vec<Value>>> = vec![Vec::new(); senders.len()];
-            for key in keys {
-                in_flight.insert(index, &key);
-                per_worker[workers::route(table, &key, senders.len())].push(key);
-                claimed += 1;
-            }
-            budget.charge(per_worker.iter().map(|k| k.len() as u64).sum());
-            for (worker, keys) in per_worker.into_iter().enumerate() {
-                if keys.is_empty() {
-                    continue;
-                }
-                // A full channel makes this wait: backpressure from M2 to the claims.
-                if senders[worker]
-                    .send(Work { table: index, keys })
-                    .await
-                    .is_err()
-                {
-                    return Err(Error::Usage(WORKER_STOPPED.into()));
-                }
-            }
-        }
-        if !full {
-            return Ok(claimed);
-        }
-        after = Some(last);
-    }
-}
-
-/// Waits until every claimed key is acknowledged; a worker that fails meanwhile ends the wait
-/// with its error.
-async fn wait_drained(in_flight: &InFlight, running: &mut JoinSet<Result<()>>) -> Result<()> {
-    while !in_flight.is_empty() {
-        tokio::select! {
-            _ = in_flight.drained(Duration::from_millis(200)) => {}
-            Some(joined) = running.join_next() => {
-                return Err(match joined {
-                    Ok(Err(e)) => e,
-                    Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
-                    Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,184 @@
+//! What a delta run follows: the tables of the delta steps, with their mappings, M2 tables and
+//! child foreign keys, checked (deltalog installed, our triggers in place) before anything runs.
+
+use std::collections::HashMap;
+
+use mysql_async::Conn;
+
+use super::DeltaOptions;
+use crate::config::Groups;
+use crate::db::schema::Schema;
+use crate::deltalog::TrackedTable;
+use crate::error::{Error, Result, Side};
+use crate::pipeline::apply::DeltaTable;
+use crate::setup::Setup;
+use crate::source::deltalog::DeltalogReader;
+use crate::steps::map;
+
+/// The deltalog groups of the delta steps this version runs, by DMT class.
+fn group_of(class: &str) -> Option<&'static str> {
+    class
+        .eq_ignore_ascii_case("Migration\\Step\\Map\\Delta")
+        .then_some("delta_map")
+}
+
+pub(super) struct Plan {
+    pub(super) tables: Vec<DeltaTable>,
+    /// (step title, indexes into `tables`) in config order.
+    pub(super) steps: Vec<(String, Vec<usize>)>,
+    /// Every deltalog table that exists, of every group: purged at the end of each cycle.
+    pub(super) purge: Vec<DeltalogReader>,
+}
+
+pub(super) async fn plan(
+    setup: &Setup,
+    options: &DeltaOptions,
+    m1: &mut Conn,
+    m2: &mut Conn,
+) -> Result<Plan> {
+    let o = &setup.config.options;
+    let (source_prefix, dest_prefix) = (o.source_prefix(), o.dest_prefix());
+    let m1_schema = Schema::read(m1)
+        .await
+        .map_err(|e| Error::db(Side::M1, e, "reading the schema"))?;
+    let m2_schema = Schema::read(m2)
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "reading the schema"))?;
+    let (mappings, integrity) = map::plan(
+        &setup.map,
+        &m1_schema,
+        &m2_schema,
+        &source_prefix,
+        &dest_prefix,
+    )?;
+    if !integrity.is_ok() {
+        return Err(Error::Integrity(integrity.errors));
+    }
+    let on_duplicate: HashMap<String, Vec<String>> = match o.file("map_document_groups")? {
+        Some(path) => Groups::load(&path)?
+            .documents_of("destination_documents_update_on_duplicate")
+            .into_iter()
+            .map(|(doc, key)| {
+                let fields = key
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|f| f.trim().to_string());
+                (format!("{dest_prefix}{doc}"), fields.collect())
+            })
+            .collect(),
+        None => HashMap::new(),
+    };
+    let tracked_of = |table: &str| {
+        setup
+            .deltalog_tables
+            .iter()
+            .find(|t| t.table == table)
+            .map(|t| TrackedTable::new(&source_prefix, t))
+    };
+    let mut plan = Plan {
+        tables: Vec::new(),
+        steps: Vec::new(),
+        purge: Vec::new(),
+    };
+    for step in setup.steps("delta") {
+        if options.skip_steps.contains(&step.config.title) {
+            continue;
+        }
+        let Some(group) = step.classes.iter().find_map(|c| group_of(&c.class)) else {
+            continue;
+        };
+        let mut indexes = Vec::new();
+        for (document, _) in setup.deltalog_groups.documents_of(group) {
+            let Some(tracked) = tracked_of(document) else {
+                continue;
+            };
+            // As the DMT: a table M1 does not have is skipped; then a missing deltalog is fatal.
+            if m1_schema.table(&tracked.source_table).is_none() {
+                continue;
+            }
+            if m1_schema.table(&tracked.deltalog).is_none() {
+                return Err(Error::Usage(format!(
+                    "Deltalog for {document} is not installed; install it with: mage-migrate deltalog install {}",
+                    setup.config.path.display()
+                )));
+            }
+            // Tables map.xml ignores are skipped, as the DMT does; their rows stay pending.
+            let Some(mapping) = mappings
+                .iter()
+                .find(|m| m.source_table == tracked.source_table)
+            else {
+                continue;
+            };
+            let destination = m2_schema
+                .table(&mapping.destination_table)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::Integrity(vec![format!("Source documents are not mapped: {document}")])
+                })?;
+            if let Some(at) = plan
+                .tables
+                .iter()
+                .position(|t| t.reader.tracked.table == tracked.table)
+            {
+                indexes.push(at);
+                continue;
+            }
+            let update_only = on_duplicate.get(&mapping.destination_table).cloned();
+            plan.tables.push(DeltaTable::new(
+                DeltalogReader { tracked },
+                mapping.clone(),
+                destination,
+                update_only,
+            )?);
+            indexes.push(plan.tables.len() - 1);
+        }
+        plan.steps.push((step.config.title.clone(), indexes));
+    }
+    // Our claim and acknowledgement rely on the triggers resetting `processed`: with the DMT's
+    // own triggers a change made while its key is in flight would be lost, and with a trigger
+    // missing changes would not be recorded at all. Neither is left to chance.
+    let status = crate::deltalog::status(m1, setup).await?;
+    for table in &plan.tables {
+        let Some(row) = status
+            .iter()
+            .find(|r| r.table == table.reader.tracked.table)
+        else {
+            continue;
+        };
+        for (event, trigger) in &row.triggers {
+            let problem = match trigger {
+                crate::deltalog::TriggerStatus::Ours(_) => continue,
+                crate::deltalog::TriggerStatus::DmtWithoutReset(name) => format!(
+                    "its {} trigger {name} was installed by the DMT and loses changes made while a row is migrated",
+                    event.as_sql()
+                ),
+                crate::deltalog::TriggerStatus::Missing => {
+                    format!("its {} trigger is missing, so changes are not recorded", event.as_sql())
+                }
+            };
+            return Err(Error::Usage(format!(
+                "Deltalog for {} is installed, but {problem}; upgrade it with: mage-migrate deltalog install {}",
+                row.table,
+                setup.config.path.display()
+            )));
+        }
+    }
+    let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;
+    for table in &mut plan.tables {
+        table.children = child_keys
+            .iter()
+            .filter(|k| {
+                k.parent == table.mapping.destination_table
+                    && k.parent_columns == table.destination_key
+            })
+            .cloned()
+            .collect();
+    }
+    for entry in &setup.deltalog_tables {
+        let tracked = TrackedTable::new(&source_prefix, entry);
+        if m1_schema.table(&tracked.deltalog).is_some() {
+            plan.purge.push(DeltalogReader { tracked });
+        }
+    }
+    Ok(plan)
+}
