@@ -27,14 +27,7 @@ fn sandbox_error(e: impl std::fmt::Display) -> Error {
 }
 
 fn db_error(side: Side, e: mysql_async::Error) -> Error {
-    let (code, kind) = crate::db::classify(&e);
-    Error::Database {
-        side,
-        target: "sandbox".into(),
-        message: e.to_string(),
-        code,
-        kind,
-    }
+    Error::db(side, e, "sandbox database").with_target("sandbox")
 }
 
 pub async fn run() -> Result<i32> {

@@ -32,14 +32,7 @@ fn sandbox_error(e: impl std::fmt::Display) -> Error {
 }
 
 fn db_error(e: mysql_async::Error) -> Error {
-    let (code, kind) = crate::db::classify(&e);
-    Error::Database {
-        side: Side::M1,
-        target: "sandbox".into(),
-        message: e.to_string(),
-        code,
-        kind,
-    }
+    Error::db(Side::M1, e, "sandbox database").with_target("sandbox")
 }
 
 fn machine() -> String {

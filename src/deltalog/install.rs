@@ -10,7 +10,7 @@ use mysql_async::Conn;
 
 use super::ddl::{self, KeyColumn, Presence};
 use super::naming::{self, Event};
-use super::state::{m1_error, read_state, ServerInfo, TableState, TrackedTable, TriggerInfo};
+use super::state::{read_state, ServerInfo, TableState, TrackedTable, TriggerInfo};
 use crate::config::ConfigError;
 use crate::db::quote_ident;
 use crate::error::{DbErrorKind, Error, Result, Side};
@@ -346,7 +346,7 @@ pub async fn execute(conn: &mut Conn, ddl: &PlannedDdl, options: &InstallOptions
         options.lock_wait_timeout.max(1)
     ))
     .await
-    .map_err(|e| m1_error(e, "setting up the DDL session"))?;
+    .map_err(|e| Error::db(Side::M1, e, "setting up the DDL session"))?;
     let mut attempt = 1;
     let mut from = 0;
     let locked = ddl
@@ -401,7 +401,8 @@ pub async fn execute(conn: &mut Conn, ddl: &PlannedDdl, options: &InstallOptions
                         kind: DbErrorKind::Transient,
                     });
                 }
-                return Err(m1_error(
+                return Err(Error::db(
+                    Side::M1,
                     e,
                     &format!("changing the deltalog of {}", ddl.table),
                 ));

@@ -60,7 +60,7 @@ impl ServerInfo {
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .await
-            .map_err(|e| m1_error(e, "reading the server version"))?;
+            .map_err(|e| Error::db(Side::M1, e, "reading the server version"))?;
         Ok(ServerInfo::parse(&version.unwrap_or_default()))
     }
 }
@@ -136,17 +136,6 @@ impl TableState {
     }
 }
 
-pub(crate) fn m1_error(e: mysql_async::Error, what: &str) -> Error {
-    let (code, kind) = crate::db::classify(&e);
-    Error::Database {
-        side: Side::M1,
-        target: String::new(),
-        message: format!("{what}: {e}"),
-        code,
-        kind,
-    }
-}
-
 type ColumnRow = (String, String, String, Option<String>, Option<String>);
 
 /// Reads the state of every tracked table in one pass over `information_schema`.
@@ -154,7 +143,7 @@ pub async fn read_state(conn: &mut Conn, tables: &[TrackedTable]) -> Result<Vec<
     let existing: Vec<String> = conn
         .query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
         .await
-        .map_err(|e| m1_error(e, "listing tables"))?;
+        .map_err(|e| Error::db(Side::M1, e, "listing tables"))?;
     let existing: std::collections::HashSet<String> = existing.into_iter().collect();
 
     let columns: Vec<ColumnRow> = conn
@@ -163,7 +152,7 @@ pub async fn read_state(conn: &mut Conn, tables: &[TrackedTable]) -> Result<Vec<
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()",
         )
         .await
-        .map_err(|e| m1_error(e, "reading column types"))?;
+        .map_err(|e| Error::db(Side::M1, e, "reading column types"))?;
     let mut by_table: HashMap<String, HashMap<String, KeyColumn>> = HashMap::new();
     for (table, name, column_type, charset, collation) in columns {
         by_table.entry(table).or_default().insert(
@@ -184,7 +173,7 @@ pub async fn read_state(conn: &mut Conn, tables: &[TrackedTable]) -> Result<Vec<
              ORDER BY TABLE_NAME, ORDINAL_POSITION",
         )
         .await
-        .map_err(|e| m1_error(e, "reading primary keys"))?;
+        .map_err(|e| Error::db(Side::M1, e, "reading primary keys"))?;
     let mut primary: HashMap<String, Vec<String>> = HashMap::new();
     for (table, column) in pk_rows {
         primary.entry(table).or_default().push(column);
@@ -197,7 +186,7 @@ pub async fn read_state(conn: &mut Conn, tables: &[TrackedTable]) -> Result<Vec<
              WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER",
         )
         .await
-        .map_err(|e| m1_error(e, "reading triggers"))?;
+        .map_err(|e| Error::db(Side::M1, e, "reading triggers"))?;
     let mut triggers: HashMap<String, Vec<TriggerInfo>> = HashMap::new();
     for (table, name, event, timing, body, sql_mode) in trigger_rows {
         let Some(event) = Event::from_sql(&event) else {

@@ -6,9 +6,9 @@ use mysql_async::Conn;
 
 use super::ddl::Presence;
 use super::naming::Event;
-use super::state::{m1_error, read_state, TrackedTable};
+use super::state::{read_state, TrackedTable};
 use crate::db::quote_ident;
-use crate::error::Result;
+use crate::error::{Error, Result, Side};
 use crate::setup::Setup;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,9 @@ pub async fn status(conn: &mut Conn, setup: &Setup) -> Result<Vec<TableStatus>> 
                     quote_ident(&state.tracked.deltalog)
                 ))
                 .await
-                .map_err(|e| m1_error(e, &format!("counting {}", state.tracked.deltalog)))?;
+                .map_err(|e| {
+                    Error::db(Side::M1, e, &format!("counting {}", state.tracked.deltalog))
+                })?;
             (pending, in_flight, processed) = counts.unwrap_or_default();
         }
         out.push(TableStatus {

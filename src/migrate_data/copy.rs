@@ -12,6 +12,7 @@ use crate::db::quote_ident;
 use crate::db::schema::Table;
 use crate::error::{Error, Result, Side};
 use crate::pipeline::write::{self, OnDuplicate, Rows};
+use crate::source::deltalog::keyset_after;
 use crate::steps::map::TableMapping;
 use crate::transform::TransformError;
 
@@ -64,35 +65,26 @@ pub struct TableCopy<'a> {
     pub throttle: &'a Throttle,
 }
 
-fn select_sql(mapping: &TableMapping, has_last_key: bool, limit: usize) -> String {
+/// A page of the table after `last_key` (from the start without one), and its parameters.
+fn select_sql(
+    mapping: &TableMapping,
+    last_key: Option<&[Value]>,
+    limit: usize,
+) -> (String, Vec<Value>) {
     let key: Vec<String> = mapping
         .primary_key
         .iter()
         .map(|c| format!("t.{}", quote_ident(c)))
         .collect();
     let mut sql = mapping.select_from();
-    if has_last_key {
-        // (a > ?) OR (a = ? AND b > ?) …: the range optimiser uses the primary key for this
-        // form on every MySQL and MariaDB version.
-        let disjuncts: Vec<String> = (0..key.len())
-            .map(|i| {
-                let mut parts: Vec<String> = key[..i].iter().map(|k| format!("{k} = ?")).collect();
-                parts.push(format!("{} > ?", key[i]));
-                format!("({})", parts.join(" AND "))
-            })
-            .collect();
-        sql.push_str(&format!(" WHERE {}", disjuncts.join(" OR ")));
+    let mut params = Vec::new();
+    if let Some(last_key) = last_key {
+        let (condition, values) = keyset_after(&key, last_key);
+        sql.push_str(&format!(" WHERE {condition}"));
+        params = values;
     }
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", key.join(", ")));
-    sql
-}
-
-fn keyset_params(last_key: &[Value]) -> Vec<Value> {
-    let mut params = Vec::new();
-    for i in 0..last_key.len() {
-        params.extend_from_slice(&last_key[..=i]);
-    }
-    params
+    (sql, params)
 }
 
 impl TableCopy<'_> {
@@ -121,8 +113,7 @@ impl TableCopy<'_> {
         bar.set_position(rows_done);
         loop {
             self.throttle.admit(self.page_rows as u64).await;
-            let sql = select_sql(mapping, last_key.is_some(), self.page_rows);
-            let params = last_key.as_deref().map(keyset_params).unwrap_or_default();
+            let (sql, params) = select_sql(mapping, last_key.as_deref(), self.page_rows);
             let page: Vec<mysql_async::Row> = m1.exec(sql, params).await.map_err(m1_error)?;
             if page.is_empty() {
                 return Ok(rows_done);
@@ -196,16 +187,15 @@ mod tests {
     #[test]
     fn keyset_pages() {
         assert_eq!(
-            select_sql(&mapping(&["a"]), false, 10),
+            select_sql(&mapping(&["a"]), None, 10).0,
             "SELECT t.`a`, t.`b`, t.`c` FROM `t` AS t ORDER BY t.`a` LIMIT 10"
         );
+        let last = [Value::Int(1), Value::Int(2)];
+        let (sql, params) = select_sql(&mapping(&["a", "b"]), Some(&last), 5);
         assert_eq!(
-            select_sql(&mapping(&["a", "b"]), true, 5),
+            sql,
             "SELECT t.`a`, t.`b`, t.`c` FROM `t` AS t WHERE (t.`a` > ?) OR (t.`a` = ? AND t.`b` > ?) ORDER BY t.`a`, t.`b` LIMIT 5"
         );
-        assert_eq!(
-            keyset_params(&[Value::Int(1), Value::Int(2)]),
-            [Value::Int(1), Value::Int(1), Value::Int(2)]
-        );
+        assert_eq!(params, [Value::Int(1), Value::Int(1), Value::Int(2)]);
     }
 }

@@ -36,6 +36,22 @@ pub fn key_list_condition(columns: &[String], count: usize, alias: &str) -> Stri
     vec![one; count].join(" OR ")
 }
 
+/// `(a > ?) OR (a = ? AND b > ?) …` for the keys after `after` in key order, with its
+/// parameters: the range optimiser uses the primary key for this form on every MySQL and MariaDB
+/// version. `columns` are SQL expressions, already quoted.
+pub fn keyset_after(columns: &[String], after: &[Value]) -> (String, Vec<Value>) {
+    let mut params = Vec::new();
+    let disjuncts: Vec<String> = (0..columns.len().min(after.len()))
+        .map(|i| {
+            let mut parts: Vec<String> = columns[..i].iter().map(|k| format!("{k} = ?")).collect();
+            parts.push(format!("{} > ?", columns[i]));
+            params.extend_from_slice(&after[..=i]);
+            format!("({})", parts.join(" AND "))
+        })
+        .collect();
+    (disjuncts.join(" OR "), params)
+}
+
 /// A stable text for a key, equal for equal values whatever their integer flavour (a signed
 /// deltalog column and an unsigned source column give the same id).
 pub fn key_id(key: &[Value]) -> String {
@@ -75,16 +91,9 @@ impl DeltalogReader {
         );
         let mut params = Vec::new();
         if let Some(after) = after {
-            let disjuncts: Vec<String> = (0..keys.len())
-                .map(|i| {
-                    let mut parts: Vec<String> =
-                        keys[..i].iter().map(|k| format!("{k} = ?")).collect();
-                    parts.push(format!("{} > ?", keys[i]));
-                    params.extend_from_slice(&after[..=i]);
-                    format!("({})", parts.join(" AND "))
-                })
-                .collect();
-            sql.push_str(&format!(" AND ({})", disjuncts.join(" OR ")));
+            let (condition, values) = keyset_after(&keys, after);
+            sql.push_str(&format!(" AND ({condition})"));
+            params = values;
         }
         sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", keys.join(", ")));
         let rows: Vec<mysql_async::Row> = conn
