@@ -51,6 +51,11 @@ pub enum Error {
     #[error("integrity check failed; map.xml does not account for:\n  {}", .0.join("\n  "))]
     Integrity(Vec<String>),
 
+    /// The binlog stream cannot go on: a corrupt or unknown event, a checksum mismatch, a
+    /// changed table, a purged position.
+    #[error(transparent)]
+    Binlog(#[from] crate::source::binlog::BinlogError),
+
     /// A row that cannot be written as it is: names table, key and column.
     #[error("{table} {key}: {message}")]
     Data {
@@ -92,7 +97,7 @@ impl Error {
                 ..
             } => 3,
             Error::Integrity(_) => 1,
-            Error::Database { .. } | Error::Data { .. } => 4,
+            Error::Database { .. } | Error::Data { .. } | Error::Binlog(_) => 4,
         }
     }
 

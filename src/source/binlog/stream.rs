@@ -1,0 +1,1 @@
+//! The replica connection (filled in below).
