@@ -63,6 +63,7 @@ pub(super) async fn sweep_orphans(
     m2: &mut Conn,
     tables: &[DeltaTable],
     stats: &Stats,
+    acknowledge: bool,
 ) -> Result<()> {
     for (index, keys) in stats.take_deleted() {
         for child in &tables[index].children {
@@ -77,8 +78,11 @@ pub(super) async fn sweep_orphans(
                 );
             }
         }
-        // Only now are these deletes done: acknowledged where still claimed.
-        tables[index].reader.acknowledge(m1, &keys).await?;
+        // Only now are these deletes done: acknowledged where still claimed (the deltalog
+        // source defers them to here; the binlog source acknowledges claims as they come).
+        if acknowledge {
+            tables[index].reader.acknowledge(m1, &keys).await?;
+        }
     }
     Ok(())
 }

@@ -108,7 +108,11 @@ pub(super) async fn claim_table(
                 }
                 // A full channel makes this wait: backpressure from M2 to the claims.
                 if senders[worker]
-                    .send(Work { table: index, keys })
+                    .send(Work {
+                        table: index,
+                        keys,
+                        ..Work::default()
+                    })
                     .await
                     .is_err()
                 {

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::db::{self};
 
+pub mod binlog;
 mod checks;
 mod claims;
 mod plan;
@@ -47,6 +48,8 @@ pub struct DeltaOptions {
     /// rest follows in the next cycle, at once.
     pub max_keys_per_step: u64,
     pub workers: WorkerOptions,
+    /// `--source binlog`: follow the binlog instead of polling the deltalog.
+    pub binlog: Option<binlog::BinlogOptions>,
 }
 
 impl Default for DeltaOptions {
@@ -60,6 +63,7 @@ impl Default for DeltaOptions {
             skip_errors: false,
             max_keys_per_step: 200_000,
             workers: WorkerOptions::default(),
+            binlog: None,
         }
     }
 }
@@ -86,6 +90,17 @@ impl Stop {
         self.requested.load(Ordering::SeqCst)
     }
 
+    /// Returns once a stop is requested.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Sleeps for `d`, or less when a stop is requested.
     async fn sleep(&self, d: Duration) {
         let notified = self.notify.notified();
@@ -106,6 +121,18 @@ pub struct Cycle {
     pub seconds: f64,
     /// Keys left pending in the followed tables at the end of the cycle.
     pub backlog: u64,
+    /// The binlog source's position and cross-check.
+    pub binlog: Option<BinlogCycle>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BinlogCycle {
+    /// Where the stream is: after the last transaction read.
+    pub position: String,
+    /// Transactions read since the start.
+    pub transactions: u64,
+    /// The cross-check of this cycle, as a JSON object.
+    pub cross_check: String,
 }
 
 fn json_string(s: &str) -> String {
@@ -138,8 +165,17 @@ impl Cycle {
                 )
             })
             .collect();
+        let binlog = match &self.binlog {
+            Some(b) => format!(
+                ",\"binlog\":{{\"position\":{},\"transactions\":{},\"cross_check\":{}}}",
+                json_string(&b.position),
+                b.transactions,
+                b.cross_check
+            ),
+            None => String::new(),
+        };
         format!(
-            "{{\"cycle\":{},\"keys\":{},\"seconds\":{:.3},\"keys_per_second\":{:.0},\"backlog\":{},\"tables\":[{}]}}",
+            "{{\"cycle\":{},\"keys\":{},\"seconds\":{:.3},\"keys_per_second\":{:.0},\"backlog\":{},\"tables\":[{}]{binlog}}}",
             self.number,
             self.keys,
             self.seconds,
@@ -161,6 +197,9 @@ pub struct DeltaReport {
     pub quarantined: u64,
     /// What the volume check at the end found, one line a table that differs.
     pub volume: Vec<String>,
+    /// Binlog source: where the stream stopped, and what the cross-check found.
+    pub binlog_position: Option<String>,
+    pub cross_check: Option<binlog::CrossCheck>,
 }
 
 /// Runs the delta until stopped (or drained, with `once`); `on_cycle` sees each cycle that did
@@ -196,23 +235,58 @@ pub async fn run(
         &db::m2_write_session(),
         workers + 2,
     )?;
-    let result = drive(
-        setup,
-        options,
-        stop,
-        &mut on_cycle,
-        &m1_pool,
-        &m2_pool,
-        skipped_steps,
-        started,
-    )
-    .await;
+    let result = match &options.binlog {
+        Some(b) => {
+            binlog::drive(
+                setup,
+                options,
+                b,
+                stop,
+                &mut on_cycle,
+                &m1_pool,
+                &m2_pool,
+                skipped_steps,
+                started,
+            )
+            .await
+        }
+        None => {
+            drive(
+                setup,
+                options,
+                stop,
+                &mut on_cycle,
+                &m1_pool,
+                &m2_pool,
+                skipped_steps,
+                started,
+            )
+            .await
+        }
+    };
     let _ = m1_pool.disconnect().await;
     let _ = m2_pool.disconnect().await;
     result.map_err(|e| match &e {
         Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
         _ => e.with_target(&m2_target),
     })
+}
+
+/// One follower per Magento 1 database: a second one's start-up release of in-flight rows,
+/// and its claims, would race the first and lose updates. The lock lives as long as this
+/// session, so a crash frees it.
+async fn take_lock(m1: &mut mysql_async::Conn) -> Result<()> {
+    use mysql_async::prelude::Queryable;
+    let locked: Option<Option<u8>> = m1
+        .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 0)")
+        .await
+        .map_err(|e| Error::db(Side::M1, e, "taking the delta lock"))?;
+    if locked.flatten() != Some(1) {
+        return Err(Error::Usage(
+            "another mage-migrate migrate:delta follows this Magento 1 database; stop it first (two would race each other and lose updates)".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -234,21 +308,7 @@ async fn drive(
         .get_conn()
         .await
         .map_err(|e| Error::db(Side::M2, e, "connect"))?;
-    // One follower per Magento 1 database: a second one's start-up release of in-flight rows,
-    // and its claims, would race the first and lose updates. The lock lives as long as this
-    // session, so a crash frees it.
-    {
-        use mysql_async::prelude::Queryable;
-        let locked: Option<Option<u8>> = m1
-            .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 0)")
-            .await
-            .map_err(|e| Error::db(Side::M1, e, "taking the delta lock"))?;
-        if locked.flatten() != Some(1) {
-            return Err(Error::Usage(
-                "another mage-migrate migrate:delta follows this Magento 1 database; stop it first (two would race each other and lose updates)".into(),
-            ));
-        }
-    }
+    take_lock(&mut m1).await?;
     let plan = plan(setup, options, &mut m1, &mut m2).await?;
     for table in &plan.tables {
         if options.reset {
@@ -283,10 +343,11 @@ async fn drive(
     let worker_count = options.workers.workers.max(1);
     let mut senders = Vec::with_capacity(worker_count);
     let mut running = JoinSet::new();
-    for _ in 0..worker_count {
+    for index in 0..worker_count {
         let (tx, rx) = mpsc::channel(options.workers.channel_capacity.max(1));
         senders.push(tx);
         running.spawn(workers::worker(
+            index,
             rx,
             tables.clone(),
             m1_pool.clone(),
@@ -355,7 +416,7 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                 exhausted |= budget.spent();
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
-                sweep_orphans(&mut m1, &mut m2, &tables, &stats).await?;
+                sweep_orphans(&mut m1, &mut m2, &tables, &stats, true).await?;
                 tracing::debug!(
                     "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
                     claiming.elapsed().as_secs_f64()
@@ -447,6 +508,7 @@ mod tests {
             keys: 6,
             seconds: 0.5,
             backlog: 2,
+            binlog: None,
         };
         assert_eq!(
             cycle.to_json(),

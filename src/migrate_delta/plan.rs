@@ -152,6 +152,16 @@ pub(super) async fn plan(
                     "its {} trigger {name} was installed by the DMT and loses changes made while a row is migrated",
                     event.as_sql()
                 ),
+                crate::deltalog::TriggerStatus::Missing if options.binlog.is_some() => {
+                    // The binlog carries the changes anyway; the cross-check reports them.
+                    tracing::warn!(
+                        "Deltalog for {}: its {} trigger is missing, so the deltalog misses changes the binlog carries (reinstall it with: mage-migrate deltalog install {})",
+                        row.table,
+                        event.as_sql(),
+                        setup.config.path.display()
+                    );
+                    continue;
+                }
                 crate::deltalog::TriggerStatus::Missing => {
                     format!("its {} trigger is missing, so changes are not recorded", event.as_sql())
                 }

@@ -96,6 +96,23 @@ pub struct Applied {
     pub deleted: u64,
 }
 
+/// A binlog after-image (M1 values in select order) → (M1 primary key, transformed M2 row).
+pub fn transform_image(table: &DeltaTable, row: Vec<Value>) -> Result<(Vec<Value>, Vec<Value>)> {
+    let mapping = &table.mapping;
+    let primary: Vec<Value> = mapping
+        .primary_key
+        .iter()
+        .filter_map(|k| mapping.select_columns.iter().position(|c| c == k))
+        .map(|i| row.get(i).cloned().unwrap_or(Value::NULL))
+        .collect();
+    let transformed = table.transformer.transform(row).map_err(|e| Error::Data {
+        table: mapping.destination_table.clone(),
+        key: write::row_ref(mapping, &primary),
+        message: e.0,
+    })?;
+    Ok((primary, transformed))
+}
+
 /// The M1 rows of these keys as they are now: (M1 primary key, transformed M2 row) for the
 /// rows that exist, and the keys that have no row any more.
 pub async fn read_current(

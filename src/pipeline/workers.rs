@@ -11,21 +11,81 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, TxOpts, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::apply::{self, Applied, DeltaTable};
 use crate::error::{Error, Result, Side};
+use crate::source::binlog::Position;
 use crate::source::deltalog::key_id;
 
 /// How long a worker with a small batch waits for more keys before it writes.
 const LINGER: Duration = Duration::from_millis(3);
 
-/// Keys of one table, claimed together, bound for one worker.
-#[derive(Debug)]
+/// Keys of one table bound for one worker, with what to do for each.
+#[derive(Debug, Default)]
 pub struct Work {
     pub table: usize,
     pub keys: Vec<Vec<Value>>,
+    /// One per key, in order. Empty: the keys were claimed in the deltalog: each is fetched
+    /// from M1, applied, and acknowledged (`Change::Claimed { covered: false }`).
+    pub changes: Vec<Change>,
+    /// Binlog: once this message (and all before it) is applied, resuming from here loses
+    /// nothing routed to this worker. Written in the same M2 transaction as the rows.
+    pub checkpoint: Option<Position>,
+    /// Counted down once this message is applied and acknowledged.
+    pub drain: Option<Arc<Drain>>,
+}
+
+/// What to do for one changed key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Read the key's current M1 row and apply it (or delete the key where M1 has none).
+    Fetch,
+    /// The binlog's after-image, in the mapping's select order: written without reading M1.
+    Image(Vec<Value>),
+    /// The binlog says the row is gone.
+    Gone,
+    /// Our claim of the key's deltalog row came through the binlog: acknowledge it once what
+    /// came before is applied; `covered` when the binlog carried the change the row records,
+    /// else the key is fetched first (a change the binlog did not carry).
+    Claimed { covered: bool },
+}
+
+/// A countdown the driver awaits: every worker has applied what was routed to it before.
+#[derive(Debug)]
+pub struct Drain {
+    left: std::sync::atomic::AtomicUsize,
+    notify: Notify,
+}
+
+impl Drain {
+    pub fn new(workers: usize) -> Arc<Drain> {
+        Arc::new(Drain {
+            left: std::sync::atomic::AtomicUsize::new(workers),
+            notify: Notify::new(),
+        })
+    }
+
+    fn done(&self) {
+        if self.left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        self.left.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+
+    /// Waits until every worker counted down (or `timeout`, to let the caller look around).
+    pub async fn wait(&self, timeout: Duration) {
+        let notified = self.notify.notified();
+        if self.finished() {
+            return;
+        }
+        let _ = tokio::time::timeout(timeout, notified).await;
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +100,10 @@ pub struct WorkerOptions {
     /// `--skip-errors`: a key that fails with a definite error is quarantined (recorded in
     /// M2's `mage_migrate_quarantine` with the error) and acknowledged, and the run goes on.
     pub quarantine: Option<Arc<Quarantine>>,
+    /// Deltalog: deleted parents stay claimed until the orphan sweep after the step.
+    pub defer_deleted_acks: bool,
+    /// Binlog: M2's checkpoint table, where each worker stores its position with its rows.
+    pub checkpoint_table: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -51,6 +115,8 @@ impl Default for WorkerOptions {
             batch_rows: 5000,
             attempts: 8,
             quarantine: None,
+            defer_deleted_acks: true,
+            checkpoint_table: None,
         }
     }
 }
@@ -70,6 +136,10 @@ impl InFlight {
 
     pub fn insert(&self, table: usize, key: &[Value]) {
         self.lock().insert((table, key_id(key)));
+    }
+
+    pub fn remove(&self, table: usize, key: &[Value]) {
+        self.release(table, &[key.to_vec()]);
     }
 
     fn release(&self, table: usize, keys: &[Vec<Value>]) {
@@ -121,6 +191,11 @@ impl Stats {
         map.entry(table).or_default().extend(keys);
     }
 
+    /// Puts taken keys back, for a sweep that takes them again.
+    pub fn requeue_deleted(&self, table: usize, keys: Vec<Vec<Value>>) {
+        self.deleted_keys(table, keys);
+    }
+
     /// Takes the keys deleted since the last call, by table.
     pub fn take_deleted(&self) -> HashMap<usize, Vec<Vec<Value>>> {
         std::mem::take(&mut *self.deleted.lock().unwrap_or_else(|p| p.into_inner()))
@@ -155,8 +230,72 @@ pub fn route(table: &DeltaTable, key: &[Value], workers: usize) -> usize {
     (hasher.finish() % workers.max(1) as u64) as usize
 }
 
+/// One key of a compacted batch: the last change routed for it, and whether its deltalog row
+/// is acknowledged after the commit.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub key: Vec<Value>,
+    pub change: Option<Change>,
+    pub ack: bool,
+}
+
+type Batch = HashMap<usize, Vec<Pending>>;
+
+/// Folds messages into one entry per (table, key), in arrival order: the last change wins,
+/// which is per-key order since one key always goes to one worker.
+fn compact(batch: Vec<Work>) -> (Batch, Option<Position>, Vec<Arc<Drain>>) {
+    let mut by_table: Batch = HashMap::new();
+    let mut at: HashMap<(usize, String), usize> = HashMap::new();
+    let mut checkpoint = None;
+    let mut drains = Vec::new();
+    for work in batch {
+        if work.checkpoint.is_some() {
+            checkpoint = work.checkpoint;
+        }
+        if let Some(drain) = work.drain {
+            drains.push(drain);
+        }
+        let claimed = work.changes.is_empty();
+        let mut changes = work.changes.into_iter();
+        let entries = by_table.entry(work.table).or_default();
+        for key in work.keys {
+            let change = if claimed {
+                Change::Claimed { covered: false }
+            } else {
+                changes.next().unwrap_or(Change::Fetch)
+            };
+            let index = *at.entry((work.table, key_id(&key))).or_insert_with(|| {
+                entries.push(Pending {
+                    key,
+                    change: None,
+                    ack: false,
+                });
+                entries.len() - 1
+            });
+            let entry = &mut entries[index];
+            match change {
+                Change::Claimed { covered } => {
+                    entry.ack = true;
+                    if !covered {
+                        entry.change = Some(Change::Fetch);
+                    }
+                }
+                other => entry.change = Some(other),
+            }
+        }
+    }
+    by_table.retain(|_, entries| !entries.is_empty());
+    // Keys in order, so concurrent batches lock M2 rows in the same order.
+    for entries in by_table.values_mut() {
+        entries.sort_by_cached_key(|p| key_id(&p.key));
+    }
+    (by_table, checkpoint, drains)
+}
+
 /// Runs one worker until its channel closes. An error stops it (and the run).
+#[allow(clippy::too_many_arguments)]
 pub async fn worker(
+    index: usize,
     mut rx: mpsc::Receiver<Work>,
     tables: Arc<Vec<DeltaTable>>,
     m1: Pool,
@@ -172,8 +311,8 @@ pub async fn worker(
         m2: None,
     };
     while let Some(first) = rx.recv().await {
+        let mut rows = first.keys.len().max(1);
         let mut batch: Vec<Work> = vec![first];
-        let mut rows = batch[0].keys.len();
         // Gather what is waiting; when the batch is still small, linger a moment for the
         // readers' next pages, since one larger transaction costs far less than several.
         while rows < options.batch_rows {
@@ -183,27 +322,26 @@ pub async fn worker(
             };
             match more {
                 Some(more) => {
-                    rows += more.keys.len();
+                    rows += more.keys.len().max(1);
                     batch.push(more);
                 }
                 None => break,
             }
         }
-        // Compact: one entry per table, each key once.
-        let mut by_table: HashMap<usize, Vec<Vec<Value>>> = HashMap::new();
-        let mut seen = HashSet::new();
-        for work in batch {
-            for key in work.keys {
-                if seen.insert((work.table, key_id(&key))) {
-                    by_table.entry(work.table).or_default().push(key);
-                }
-            }
-        }
-        // Keys in order, so concurrent batches lock M2 rows in the same order.
-        for keys in by_table.values_mut() {
-            keys.sort_by_key(|k| key_id(k));
-        }
-        match apply_with_retries(&tables, &mut sessions, &by_table, &options).await {
+        let (by_table, checkpoint, drains) = compact(batch);
+        let checkpoint = match (&options.checkpoint_table, checkpoint) {
+            (Some(table), Some(position)) => Some((table.as_str(), index, position)),
+            _ => None,
+        };
+        match apply_with_retries(
+            &tables,
+            &mut sessions,
+            &by_table,
+            checkpoint.as_ref(),
+            &options,
+        )
+        .await
+        {
             Ok(applied) => {
                 for (table, a, deleted) in applied {
                     stats.add(table, a);
@@ -213,10 +351,12 @@ pub async fn worker(
             Err(e) => match &options.quarantine {
                 // Find the keys at fault: each key on its own; the failing ones are set aside.
                 Some(quarantine) if !e.is_transient() => {
-                    for (table, keys) in &by_table {
-                        for key in keys {
-                            let one = HashMap::from([(*table, vec![key.clone()])]);
-                            match apply_with_retries(&tables, &mut sessions, &one, &options).await {
+                    for (table, entries) in &by_table {
+                        for entry in entries {
+                            let one = HashMap::from([(*table, vec![entry.clone()])]);
+                            match apply_with_retries(&tables, &mut sessions, &one, None, &options)
+                                .await
+                            {
                                 Ok(applied) => {
                                     for (table, a, deleted) in applied {
                                         stats.add(table, a);
@@ -224,11 +364,24 @@ pub async fn worker(
                                     }
                                 }
                                 Err(e) if !e.is_transient() => {
-                                    quarantine.record(&m2, &tables[*table], key, &e).await?;
+                                    quarantine
+                                        .record(&m2, &tables[*table], &entry.key, &e)
+                                        .await?;
                                 }
                                 Err(e) => return Err(e),
                             }
                         }
+                    }
+                    if let Some(checkpoint) = &checkpoint {
+                        let empty = HashMap::new();
+                        apply_with_retries(
+                            &tables,
+                            &mut sessions,
+                            &empty,
+                            Some(checkpoint),
+                            &options,
+                        )
+                        .await?;
                     }
                 }
                 _ => return Err(e),
@@ -238,15 +391,30 @@ pub async fn worker(
         // in flight: they are pending again on the next start, and re-applying them is harmless.
         // Deleted parents of tables with children stay claimed (processed = 2) until the orphan
         // sweep after the step has run: a crash before it replays their delete, and the sweep.
-        let deferred = stats.deferred_keys();
-        for (table, keys) in &by_table {
-            let now: Vec<Vec<Value>> = keys
+        let deferred = if options.defer_deleted_acks {
+            stats.deferred_keys()
+        } else {
+            HashSet::new()
+        };
+        for (table, entries) in &by_table {
+            let claimed: Vec<Vec<Value>> = entries
+                .iter()
+                .filter(|p| p.ack)
+                .map(|p| p.key.clone())
+                .collect();
+            if claimed.is_empty() {
+                continue;
+            }
+            let now: Vec<Vec<Value>> = claimed
                 .iter()
                 .filter(|k| !deferred.contains(&(*table, key_id(k))))
                 .cloned()
                 .collect();
             acknowledge(&mut sessions, &tables[*table], &now, &options).await?;
-            in_flight.release(*table, keys);
+            in_flight.release(*table, &claimed);
+        }
+        for drain in drains {
+            drain.done();
         }
     }
     Ok(())
@@ -326,13 +494,14 @@ async fn acknowledge(
 async fn apply_with_retries(
     tables: &[DeltaTable],
     sessions: &mut Sessions,
-    by_table: &HashMap<usize, Vec<Vec<Value>>>,
+    by_table: &Batch,
+    checkpoint: Option<&(&str, usize, Position)>,
     options: &WorkerOptions,
 ) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut attempt = 1;
     loop {
         let result = match sessions.open().await {
-            Ok((m1, m2)) => apply_batch(tables, m1, m2, by_table).await,
+            Ok((m1, m2)) => apply_batch(tables, m1, m2, by_table, checkpoint).await,
             Err(e) => Err(e),
         };
         if result.is_err() {
@@ -435,12 +604,13 @@ impl Quarantine {
 }
 
 /// One M2 transaction for the whole batch: for each table, deletes (foreign key checks on) then
-/// upserts (checks off).
+/// upserts (checks off); and the worker's binlog checkpoint, so it moves exactly with the rows.
 async fn apply_batch(
     tables: &[DeltaTable],
     m1: &mut Conn,
     m2: &mut Conn,
-    by_table: &HashMap<usize, Vec<Vec<Value>>>,
+    by_table: &Batch,
+    checkpoint: Option<&(&str, usize, Position)>,
 ) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut tx = m2
         .start_transaction(TxOpts::default())
@@ -450,13 +620,32 @@ async fn apply_batch(
     let mut order: Vec<&usize> = by_table.keys().collect();
     order.sort();
     for table in order {
-        let keys = &by_table[table];
         let t = &tables[*table];
-        let (current, gone) = apply::read_current(m1, t, keys).await?;
+        let mut fetch = Vec::new();
+        let mut gone = Vec::new();
+        let mut current = Vec::new();
+        for entry in &by_table[table] {
+            match &entry.change {
+                Some(Change::Fetch) | Some(Change::Claimed { .. }) => fetch.push(entry.key.clone()),
+                Some(Change::Gone) => gone.push(entry.key.clone()),
+                Some(Change::Image(row)) => current.push(apply::transform_image(t, row.clone())?),
+                None => {}
+            }
+        }
+        if fetch.is_empty() && gone.is_empty() && current.is_empty() {
+            continue;
+        }
+        if !fetch.is_empty() {
+            let (found, missing) = apply::read_current(m1, t, &fetch).await?;
+            current.extend(found);
+            gone.extend(missing);
+        }
         // A partial key stands for a set of rows: M2's set is replaced by M1's, in this
         // transaction, so readers never see it half done.
         let deleted = if t.partial_key {
-            apply::delete(&mut tx, t, keys).await?
+            let mut keys = fetch;
+            keys.extend(gone.iter().cloned());
+            apply::delete(&mut tx, t, &keys).await?
         } else {
             apply::delete(&mut tx, t, &gone).await?
         };
@@ -467,6 +656,18 @@ async fn apply_batch(
             gone
         };
         applied.push((*table, Applied { upserted, deleted }, swept));
+    }
+    if let Some((table, worker, position)) = checkpoint {
+        tx.exec_drop(
+            format!(
+                "INSERT INTO {table} (worker, binlog_file, binlog_position, gtid) VALUES (?, ?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE binlog_file = VALUES(binlog_file), \
+                 binlog_position = VALUES(binlog_position), gtid = VALUES(gtid)"
+            ),
+            (*worker as u64, &position.file, position.pos, &position.gtid),
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "storing the binlog checkpoint"))?;
     }
     tx.commit()
         .await
