@@ -127,8 +127,25 @@ pub enum Command {
     #[command(subcommand)]
     Deltalog(DeltalogCommand),
 
-    /// Check both databases before a run: reachability, privileges, deltalog, binlog settings.
-    Precheck(ConfigArg),
+    /// Check both databases before a run: reachability, privileges, binlog settings.
+    ///
+    /// One line per check (`ok`, `WARN` or `FAIL`); each failure says how to fix it. Exits 1
+    /// when a check failed. With --source=deltalog: both databases reachable, and the triggers
+    /// can be created (SUPER or log_bin_trust_function_creators with binary logging on). With
+    /// --source=binlog also: log_bin, binlog_format=ROW, binlog_row_image=FULL,
+    /// log_bin_compress off, REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR), the start
+    /// position migrate:data recorded still on the server, and a server id of its own.
+    Precheck {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The change source to check for.
+        #[arg(long, value_enum, default_value_t = ChangeSource::Deltalog)]
+        source: ChangeSource,
+        /// The server id the binlog reader registers with on Magento 1 (default: derived from
+        /// M1's host, port and database, in 0x4D4D0000–0x4D4DFFFF).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        server_id: Option<u32>,
+    },
 
     /// Compare Magento 2 with Magento 1 through the map, table by table, in chunks.
     Verify(ConfigArg),

@@ -62,9 +62,13 @@ pub fn run(command: Command) -> Result<i32> {
             migrate_delta(&setup, &options, report_json.as_deref())
         }
         Command::Deltalog(sub) => deltalog_command(sub),
-        Command::Precheck(config) => {
-            Setup::load(&config.config)?;
-            Err(Error::not_available("precheck"))
+        Command::Precheck {
+            config,
+            source,
+            server_id,
+        } => {
+            let setup = Setup::load(&config.config)?;
+            precheck(&setup, source, server_id)
         }
         Command::Verify(config) => {
             Setup::load(&config.config)?;
@@ -248,6 +252,29 @@ async fn remove(
         report.count(Change::RestoreTrigger),
     );
     Ok(0)
+}
+
+/// Prints one line per check and a count; exit 1 when any failed.
+fn precheck(
+    setup: &Setup,
+    source: crate::cli::ChangeSource,
+    server_id: Option<u32>,
+) -> Result<i32> {
+    use crate::precheck::Outcome;
+    let checks = runtime()?.block_on(crate::precheck::run(setup, source, server_id));
+    let count = |outcome| checks.iter().filter(|c| c.outcome == outcome).count();
+    let mut out = std::io::stdout().lock();
+    for check in &checks {
+        let _ = writeln!(out, "{check}");
+    }
+    let failed = count(Outcome::Fail);
+    let _ = writeln!(
+        out,
+        "precheck: {} ok, {} WARN, {failed} FAIL",
+        count(Outcome::Pass),
+        count(Outcome::Warn)
+    );
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 fn migrate_data(setup: &Setup, options: &crate::migrate_data::DataOptions) -> Result<i32> {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod migrate_data;
 pub mod migrate_delta;
 pub mod pipeline;
+pub mod precheck;
 pub mod sandbox;
 pub mod setup;
 pub mod source;
