@@ -94,7 +94,18 @@ pub enum Command {
         /// Where changes are read from.
         #[arg(long, value_enum, default_value_t = ChangeSource::Deltalog)]
         source: ChangeSource,
-        /// Apply what is pending, then exit (for the final catch-up of a cutover).
+        /// Binlog source: where to start when no checkpoint says so. `now` (after a bulk copy
+        /// done by the DMT: what the deltalog holds from before is migrated through it),
+        /// FILE:POS (e.g. mysql-bin.000042:1337) or a MariaDB GTID (0-1-4711). Default: the
+        /// worker checkpoints, else the position migrate:data recorded.
+        #[arg(long, value_name = "now|FILE:POS|GTID")]
+        start_position: Option<crate::source::binlog::StartAt>,
+        /// Binlog source: our server id as a replica; must differ from every server and
+        /// replica of Magento 1 (default: derived from the M1 host, port and database).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        server_id: Option<u32>,
+        /// Apply what is pending, then exit (for the final catch-up of a cutover). With the
+        /// binlog: up to the end of the binlog when it starts, then the deltalog rows left.
         #[arg(long)]
         once: bool,
         /// Leave a delta step to the DMT (repeatable); names the step's title in config.xml.

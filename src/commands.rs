@@ -33,6 +33,8 @@ pub fn run(command: Command) -> Result<i32> {
             config,
             reset,
             source,
+            start_position,
+            server_id,
             once,
             skip_step,
             workers,
@@ -43,15 +45,37 @@ pub fn run(command: Command) -> Result<i32> {
             report_json,
         } => {
             let setup = Setup::load(&config.config)?;
-            if source == crate::cli::ChangeSource::Binlog {
-                return Err(Error::not_available("--source=binlog"));
-            }
+            let binlog = match source {
+                crate::cli::ChangeSource::Binlog => {
+                    let m1 = &setup.config.source;
+                    Some(crate::migrate_delta::binlog::BinlogOptions {
+                        start: start_position,
+                        server_id: server_id.unwrap_or_else(|| {
+                            crate::precheck::default_server_id(
+                                &m1.host,
+                                m1.port.unwrap_or(3306),
+                                &m1.name,
+                            )
+                        }),
+                        heartbeat: std::time::Duration::from_secs(2),
+                    })
+                }
+                crate::cli::ChangeSource::Deltalog => {
+                    if start_position.is_some() || server_id.is_some() {
+                        return Err(Error::Usage(
+                            "--start-position and --server-id are for --source binlog".into(),
+                        ));
+                    }
+                    None
+                }
+            };
             let mut options = crate::migrate_delta::DeltaOptions {
                 reset,
                 skip_steps: skip_step,
                 once,
                 skip_errors,
                 poll_interval: std::time::Duration::from_millis(poll_interval_ms),
+                binlog,
                 ..Default::default()
             };
             if let Some(n) = workers {
@@ -346,7 +370,10 @@ fn migrate_delta(
             }
         });
         if !options.once {
-            eprintln!("migrate:delta: following the deltalog; CTRL+C stops");
+            eprintln!(
+                "migrate:delta: following the {}; CTRL+C stops",
+                if options.binlog.is_some() { "binlog" } else { "deltalog" }
+            );
         }
         let mut report_file = match report_json {
             Some(path) => Some(
@@ -369,15 +396,26 @@ fn migrate_delta(
                 .iter()
                 .map(|(t, a)| format!("{t} +{} -{}", a.upserted, a.deleted))
                 .collect();
-            println!(
-                "cycle {}: {} keys in {:.2} s ({:.0}/s), backlog {}: {}",
-                cycle.number,
-                cycle.keys,
-                cycle.seconds,
-                cycle.keys as f64 / cycle.seconds.max(0.001),
-                cycle.backlog,
-                tables.join(", ")
-            );
+            match &cycle.binlog {
+                Some(b) => println!(
+                    "cycle {}: {} keys in {:.2} s ({:.0}/s), binlog at {}: {}",
+                    cycle.number,
+                    cycle.keys,
+                    cycle.seconds,
+                    cycle.keys as f64 / cycle.seconds.max(0.001),
+                    b.position,
+                    tables.join(", ")
+                ),
+                None => println!(
+                    "cycle {}: {} keys in {:.2} s ({:.0}/s), backlog {}: {}",
+                    cycle.number,
+                    cycle.keys,
+                    cycle.seconds,
+                    cycle.keys as f64 / cycle.seconds.max(0.001),
+                    cycle.backlog,
+                    tables.join(", ")
+                ),
+            }
         })
         .await?;
         println!(
@@ -389,6 +427,24 @@ fn migrate_delta(
         );
         if !report.skipped_steps.is_empty() {
             println!("left to the DMT: {}", report.skipped_steps.join(", "));
+        }
+        if let Some(position) = &report.binlog_position {
+            println!("binlog: applied up to {position}");
+        }
+        if let Some(check) = &report.cross_check {
+            if check.is_clean() {
+                println!("cross-check: every binlog change had its deltalog row, and every deltalog row its change");
+            } else {
+                for line in check.lines() {
+                    println!("{line}");
+                }
+                for example in &check.examples {
+                    println!("  {example}");
+                }
+            }
+            if let Some(file) = report_file.as_mut() {
+                let _ = writeln!(file, "{{\"cross_check\":{}}}", check.to_json());
+            }
         }
         if report.quarantined > 0 {
             println!(
