@@ -122,3 +122,471 @@ async fn once_leaves_m2_equal_to_m1_and_the_deltalog_empty() {
     assert_eq!(deltalog_rows(&dbs, &setup).await, 0);
     assert!(report.binlog_position.is_some());
 }
+
+fn cli_args(setup: &Setup, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "migrate:delta".to_string(),
+        setup.config.path.display().to_string(),
+        "--source".into(),
+        "binlog".into(),
+    ];
+    for step in migrate_data::unbuilt_steps(setup, "delta") {
+        args.push("--skip-step".into());
+        args.push(step);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+async fn root(dbs: &TestDatabases) -> Conn {
+    let _ = dbs;
+    support::root_conn(support::server()).await
+}
+
+/// Waits for a condition, up to a minute.
+async fn wait_until<F>(what: &str, mut check: F)
+where
+    F: FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>,
+{
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < until {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn both_sources_leave_identical_m2_databases() {
+    // One M1, two M2s: the deltalog source into one, the binlog source into the other.
+    let (dbs, setup) = migrated("binlog_same").await;
+    let other = support::databases("binlog_same_b").await;
+    let mut r = root(&dbs).await;
+    create_database(&mut r, &other.m2.name, &[M2_SCHEMA, M2_BASE])
+        .await
+        .unwrap();
+    let both = TestDatabases {
+        m1: dbs.m1.clone(),
+        m2: other.m2.clone(),
+    };
+    let setup_b = Setup::load(&support::write_config("binlog_same_b", &both, None)).unwrap();
+    let data = DataOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup_b, "data"),
+        ..DataOptions::default()
+    };
+    migrate_data::run(&setup_b, &data).await.unwrap();
+    workload(&dbs, 17, 500).await;
+    // The deltalog source first: it empties the deltalog; the binlog still has everything.
+    let deltalog = DeltaOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+        once: true,
+        ..DeltaOptions::default()
+    };
+    migrate_delta::run(&setup, &deltalog, Arc::new(Stop::default()), |_| {})
+        .await
+        .unwrap();
+    let report = migrate_delta::run(
+        &setup_b,
+        &binlog_options(&setup_b, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(report.upserted > 100, "{report:?}");
+    assert_eq!(
+        support::diff_group(&both, &setup_b, "delta_map").await,
+        Vec::<String>::new()
+    );
+    let tables: Vec<String> = r
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME NOT LIKE 'mage\\_migrate\\_%' ORDER BY 1",
+            (&dbs.m2.name,),
+        )
+        .await
+        .unwrap();
+    assert!(tables.len() > 50);
+    // Every column but those M2 fills itself at write time (`updated_at` and such, which the
+    // two runs wrote at different moments).
+    for table in tables {
+        let columns: Vec<String> = r
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 AND NOT (IFNULL(COLUMN_DEFAULT, '') LIKE 'current_timestamp%' OR EXTRA LIKE '%on update%') ORDER BY ORDINAL_POSITION",
+                (&dbs.m2.name, &table),
+            )
+            .await
+            .unwrap();
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| format!("IFNULL(HEX(`{c}`), 'N')"))
+            .collect();
+        let sum = |db: &str| {
+            format!(
+                "SELECT COUNT(*), CAST(IFNULL(SUM(CRC32(CONCAT_WS('|', {}))), 0) AS UNSIGNED) FROM `{db}`.`{table}`",
+                list.join(", ")
+            )
+        };
+        let a: Option<(u64, u64)> = r.query_first(sum(&dbs.m2.name)).await.unwrap();
+        let b: Option<(u64, u64)> = r.query_first(sum(&other.m2.name)).await.unwrap();
+        assert_eq!(a, b, "{table} differs");
+    }
+}
+
+const TYPES_DDL: &str = "CREATE TABLE mm_types (
+  id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  t_u tinyint unsigned, s_u smallint unsigned, m_u mediumint unsigned, i_u int unsigned,
+  b_u bigint unsigned, i_s int, b_s bigint, t_s tinyint,
+  dec_v decimal(12,4), f_v float, d_v double,
+  dt datetime, dt6 datetime(6), ts timestamp NULL DEFAULT NULL, ts6 timestamp(6) NULL DEFAULT NULL,
+  d date, tm time, y year,
+  c char(8), v varchar(64) CHARACTER SET utf8mb4, l varchar(32) CHARACTER SET latin1,
+  vb varbinary(16), bn binary(4), tx text, bl longblob,
+  e enum('new','processing','complete'), st set('a','b','c'),
+  big longtext
+) ENGINE=InnoDB DEFAULT CHARSET=utf8";
+
+#[tokio::test]
+async fn every_column_type_round_trips_from_the_after_image() {
+    let dbs = support::databases("binlog_types").await;
+    let mut r = root(&dbs).await;
+    create_database(&mut r, &dbs.m1.name, &[M1_SCHEMA, M1_BASE])
+        .await
+        .unwrap();
+    create_database(&mut r, &dbs.m2.name, &[M2_SCHEMA, M2_BASE])
+        .await
+        .unwrap();
+    for db in [&dbs.m1.name, &dbs.m2.name] {
+        r.query_drop(format!("USE `{db}`")).await.unwrap();
+        r.query_drop(TYPES_DDL).await.unwrap();
+    }
+    let stock = std::fs::read_to_string(support::fixture_etc().join("deltalog.xml.dist")).unwrap();
+    let deltalog = stock.replacen(
+        "<group name=\"delta_map\">",
+        "<group name=\"delta_map\">\n        <document key=\"id\">mm_types</document>",
+        1,
+    );
+    let setup = Setup::load(&support::write_config(
+        "binlog_types",
+        &dbs,
+        Some(&deltalog),
+    ))
+    .unwrap();
+    let data = DataOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
+        ..DataOptions::default()
+    };
+    migrate_data::run(&setup, &data).await.unwrap();
+    let mut m1 = m1(&dbs).await;
+    m1.query_drop(
+        "INSERT INTO mm_types VALUES
+         (NULL, 255, 65535, 16777215, 4294967295, 18446744073709551615, -2147483648, -9223372036854775808, -128,
+          -12345678.1234, 1.5, -2.25e-300, '2024-02-29 23:59:59', '2024-02-29 23:59:59.123456',
+          '2038-01-19 03:14:07', '2000-01-01 12:00:00.000001', '1000-01-01', '-838:59:59', 2155,
+          'abc', 'emoji 😀 🎁', _latin1 X'636166E9', X'FF00FE', X'00FF0000', 'text ü', X'00FF',
+          'complete', 'a,c', NULL),
+         (NULL, 0, 0, 0, 0, 0, 2147483647, 9223372036854775807, 127,
+          0.0001, NULL, NULL, '0000-00-00 00:00:00', NULL, NULL, NULL, NULL, '00:00:00', 0,
+          '', '', '', X'', NULL, NULL, NULL, NULL, '', NULL),
+         (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    )
+    .await
+    .unwrap();
+    m1.query_drop("UPDATE mm_types SET v = 'changed 💡', i_u = 4294967294 WHERE id = 2")
+        .await
+        .unwrap();
+    m1.query_drop("INSERT INTO mm_types (id, v) VALUES (10, 'to delete')")
+        .await
+        .unwrap();
+    m1.query_drop("DELETE FROM mm_types WHERE id = 10")
+        .await
+        .unwrap();
+    // A 17 MiB row: one event above the 16 MiB packet size.
+    m1.query_drop("INSERT INTO mm_types (id, big) VALUES (20, REPEAT('x', 17 * 1024 * 1024))")
+        .await
+        .unwrap();
+    let expected: Vec<(u32, Option<u64>)> = checksums(&mut r, &dbs.m1.name).await;
+    // Then change M1 without the binlog seeing it: a row written from anything but the
+    // after-image would show here.
+    r.query_drop("SET SESSION sql_log_bin = 0").await.unwrap();
+    r.query_drop(format!(
+        "UPDATE `{}`.mm_types SET v = 'not in the binlog', bl = NULL",
+        dbs.m1.name
+    ))
+    .await
+    .unwrap();
+    r.query_drop("SET SESSION sql_log_bin = 1").await.unwrap();
+    let report = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.cross_check.unwrap().is_clean());
+    assert_eq!(checksums(&mut r, &dbs.m2.name).await, expected);
+    let count: Option<u64> = r
+        .query_first(format!("SELECT COUNT(*) FROM `{}`.mm_types", dbs.m2.name))
+        .await
+        .unwrap();
+    assert_eq!(count, Some(4));
+}
+
+/// Per row of mm_types: (id, CRC32 of every column's text and hex).
+async fn checksums(r: &mut Conn, db: &str) -> Vec<(u32, Option<u64>)> {
+    r.query(format!(
+        "SELECT id, CRC32(CONCAT_WS('|', IFNULL(t_u,'N'), IFNULL(s_u,'N'), IFNULL(m_u,'N'), IFNULL(i_u,'N'),
+           IFNULL(b_u,'N'), IFNULL(i_s,'N'), IFNULL(b_s,'N'), IFNULL(t_s,'N'), IFNULL(dec_v,'N'),
+           IFNULL(f_v,'N'), IFNULL(d_v,'N'), IFNULL(dt,'N'), IFNULL(dt6,'N'), IFNULL(ts,'N'),
+           IFNULL(ts6,'N'), IFNULL(d,'N'), IFNULL(tm,'N'), IFNULL(y,'N'), IFNULL(HEX(c),'N'),
+           IFNULL(HEX(v),'N'), IFNULL(HEX(l),'N'), IFNULL(HEX(vb),'N'), IFNULL(HEX(bn),'N'),
+           IFNULL(HEX(tx),'N'), IFNULL(HEX(bl),'N'), IFNULL(e,'N'), IFNULL(st,'N'),
+           IFNULL(MD5(big),'N'))) FROM `{db}`.mm_types ORDER BY id"
+    ))
+    .await
+    .unwrap()
+}
+
+async fn drop_trigger(dbs: &TestDatabases, table: &str, event: &str) {
+    let mut r = root(dbs).await;
+    let names: Vec<String> = r
+        .exec(
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? AND EVENT_MANIPULATION = ?",
+            (&dbs.m1.name, table, event),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1, "{names:?}");
+    r.query_drop(format!("DROP TRIGGER `{}`.`{}`", dbs.m1.name, names[0]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_trigger_removed_by_hand_shows_in_the_cross_check_and_its_changes_still_reach_m2() {
+    let (dbs, setup) = migrated("binlog_trigger").await;
+    drop_trigger(&dbs, "sales_flat_order", "UPDATE").await;
+    let mut m1 = m1(&dbs).await;
+    let ids: Vec<u32> = m1
+        .query("SELECT entity_id FROM sales_flat_order ORDER BY entity_id LIMIT 5")
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 5);
+    for id in &ids {
+        m1.exec_drop(
+            "UPDATE sales_flat_order SET status = 'holded', customer_note = 'by hand' WHERE entity_id = ?",
+            (id,),
+        )
+        .await
+        .unwrap();
+    }
+    // Hot rows: the same order item updated many times, each in its own transaction; the
+    // trigger's write changes nothing after the first, and logs no row event.
+    for n in 0..30 {
+        m1.query_drop(format!(
+            "UPDATE sales_flat_order_item SET qty_ordered = {n} + 1 ORDER BY item_id LIMIT 1"
+        ))
+        .await
+        .unwrap();
+    }
+    let report = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let check = report.cross_check.unwrap();
+    assert_eq!(
+        check.changes_without_deltalog.get("sales_flat_order"),
+        Some(&5),
+        "{:?}",
+        check.lines()
+    );
+    assert_eq!(
+        check.changes_without_deltalog.len(),
+        1,
+        "{:?}",
+        check.lines()
+    );
+    assert!(
+        check.deltalog_without_change.is_empty(),
+        "{:?}",
+        check.lines()
+    );
+    assert!(check.lines()[0].starts_with(
+        "cross-check: 5 changes to sales_flat_order in the binlog have no deltalog row"
+    ));
+    assert_eq!(
+        support::diff_group(&dbs, &setup, "delta_map").await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn start_now_after_a_dmt_copy_drains_what_the_deltalog_holds() {
+    let (dbs, setup) = migrated("binlog_now").await;
+    workload(&dbs, 5, 200).await;
+    // As after a bulk copy by the DMT: no recorded position.
+    let mut r = root(&dbs).await;
+    r.query_drop(format!(
+        "DELETE FROM `{}`.mage_migrate_binlog_start",
+        dbs.m2.name
+    ))
+    .await
+    .unwrap();
+    let err = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("no binlog start position: mage-migrate migrate:data records one"),
+        "{err}"
+    );
+    let report = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, Some(StartAt::Now)),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.upserted > 50, "{report:?}");
+    assert_eq!(
+        support::diff_group(&dbs, &setup, "delta_map").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(deltalog_rows(&dbs, &setup).await, 0);
+}
+
+#[tokio::test]
+async fn a_purged_position_is_refused_with_the_way_out() {
+    let (_dbs, setup) = migrated("binlog_purged").await;
+    let (code, _, stderr) = support::cli(&cli_args(
+        &setup,
+        &["--once", "--start-position", "mysql-bin.999999:4"],
+    ));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("the binlog position mysql-bin.999999:4 is no longer on Magento 1 (binlogs purged, error 1236")
+            && stderr.contains("`--source deltalog` loses nothing"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_without_replication_slave_is_told_what_is_missing() {
+    let (dbs, setup) = migrated("binlog_priv").await;
+    let mut r = root(&dbs).await;
+    let user = format!("nobinlog_{}", std::process::id());
+    for host in ["127.0.0.1", "localhost"] {
+        r.query_drop(format!(
+            "CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY 'pw'"
+        ))
+        .await
+        .unwrap();
+        for db in [&dbs.m1.name, &dbs.m2.name] {
+            r.query_drop(format!("GRANT ALL ON `{db}`.* TO '{user}'@'{host}'"))
+                .await
+                .unwrap();
+        }
+    }
+    let config = std::fs::read_to_string(&setup.config.path).unwrap();
+    let m1_tag = format!("name=\"{}\" user=\"root\"", dbs.m1.name);
+    assert!(config.contains(&m1_tag));
+    let config = config.replace(
+        &m1_tag,
+        &format!("name=\"{}\" user=\"{user}\" password=\"pw\"", dbs.m1.name),
+    );
+    std::fs::write(&setup.config.path, config).unwrap();
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("REPLICATION SLAVE"), "{stderr}");
+    assert!(!stderr.contains("pw"), "{stderr}");
+}
+
+#[tokio::test]
+async fn following_survives_rotation_a_dropped_connection_and_a_hard_kill() {
+    let (dbs, setup) = migrated("binlog_follow").await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
+        .args(cli_args(
+            &setup,
+            &[
+                "--batch-rows",
+                "20",
+                "--workers",
+                "2",
+                "--poll-interval-ms",
+                "100",
+            ],
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut r = root(&dbs).await;
+    // The follower is streaming once its dump thread shows in the process list.
+    wait_until("the follower streams", || {
+        Box::pin(async move {
+            let mut r = support::root_conn(support::server()).await;
+            let n: Option<u64> = r
+                .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+                .await
+                .unwrap();
+            n.unwrap_or(0) > 0
+        })
+    })
+    .await;
+    workload(&dbs, 41, 150).await;
+    r.query_drop("FLUSH BINARY LOGS").await.unwrap();
+    workload(&dbs, 42, 150).await;
+    // Drop every binlog dump connection (other tests' too: they reconnect the same way).
+    let ids: Vec<u64> = r
+        .query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+        .await
+        .unwrap();
+    for id in ids {
+        let _ = r.query_drop(format!("KILL CONNECTION {id}")).await;
+    }
+    workload(&dbs, 43, 150).await;
+    let dbs2 = TestDatabases {
+        m1: dbs.m1.clone(),
+        m2: dbs.m2.clone(),
+    };
+    let setup_path = setup.config.path.clone();
+    wait_until("M2 caught up while following", move || {
+        let dbs = TestDatabases {
+            m1: dbs2.m1.clone(),
+            m2: dbs2.m2.clone(),
+        };
+        let setup = Setup::load(&setup_path).unwrap();
+        Box::pin(async move {
+            support::diff_group(&dbs, &setup, "delta_map")
+                .await
+                .is_empty()
+        })
+    })
+    .await;
+    // More changes, then a hard kill while they are applied, and a restart.
+    workload(&dbs, 44, 300).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("resuming at"), "{stderr}");
+    assert_eq!(
+        support::diff_group(&dbs, &setup, "delta_map").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(deltalog_rows(&dbs, &setup).await, 0);
+}

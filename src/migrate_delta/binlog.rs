@@ -122,12 +122,19 @@ impl CrossCheck {
     }
 }
 
+/// A table layout in the binlog, with the positions of the key columns and of the mapping's
+/// select columns (None: the after-image cannot be written as it is).
+type Layout = (Arc<TableInfo>, Vec<usize>, Option<Vec<usize>>);
+
+/// Keys and their changes, waiting for the end of their transaction.
+type Buffered = HashMap<usize, (Vec<Vec<Value>>, Vec<Change>)>;
+
 /// How one followed M1 table's binlog rows become changed keys.
 struct Follow {
     index: usize,
     /// Positions in the binlog row of the deltalog key columns, of the mapping's select
     /// columns (None: the after-image cannot be written as it is), for one table layout.
-    layout: Option<(Arc<TableInfo>, Vec<usize>, Option<Vec<usize>>)>,
+    layout: Option<Layout>,
     direct: bool,
 }
 
@@ -179,7 +186,7 @@ struct Router<'a> {
     data: HashMap<String, Follow>,
     deltalog: HashMap<String, DeltalogFollow>,
     /// Per worker, per table: keys and changes waiting for the end of their transaction.
-    buffered: Vec<HashMap<usize, (Vec<Vec<Value>>, Vec<Change>)>>,
+    buffered: Vec<Buffered>,
     buffered_rows: usize,
     flush_rows: usize,
     /// This transaction's changed keys and trigger writes: (table index, key id).
@@ -785,7 +792,8 @@ pub(super) async fn drive(
                 router.keys = 0;
                 let applied = stats.take();
                 let deleted = stats.take_deleted();
-                if !deleted.is_empty() {
+                let imaged = stats.take_imaged();
+                if !deleted.is_empty() || !imaged.is_empty() {
                     // Children of deleted parents: swept once everything before is applied.
                     let drain = Drain::new(senders.len());
                     router.markers(&committed, Some(drain.clone()), true).await?;
@@ -803,6 +811,9 @@ pub(super) async fn drive(
                     }
                     for (index, keys) in deleted {
                         stats.requeue_deleted(index, keys);
+                    }
+                    for (index, keys) in imaged {
+                        stats.requeue_imaged(index, keys);
                     }
                     sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
                 }

@@ -84,5 +84,19 @@ pub(super) async fn sweep_orphans(
             tables[index].reader.acknowledge(m1, &keys).await?;
         }
     }
+    // Children written from binlog images after their parent's cascade (parents first, so a
+    // swept parent takes its children with it).
+    let mut imaged: Vec<(usize, Vec<Vec<mysql_async::Value>>)> =
+        stats.take_imaged().into_iter().collect();
+    imaged.sort_by_key(|(index, _)| *index);
+    for (index, keys) in imaged {
+        let swept = crate::pipeline::sweep::image_orphans(m1, m2, &tables[index], &keys).await?;
+        if swept > 0 {
+            tracing::info!(
+                "{}: {swept} rows written from the binlog lost their parent to an M1 cascade since; deleted",
+                tables[index].mapping.destination_table
+            );
+        }
+    }
     Ok(())
 }

@@ -183,6 +183,11 @@ pub(super) async fn plan(
             })
             .cloned()
             .collect();
+        table.parents = child_keys
+            .iter()
+            .filter(|k| k.child == table.mapping.destination_table && k.on_delete == "CASCADE")
+            .cloned()
+            .collect();
     }
     for entry in &setup.deltalog_tables {
         let tracked = TrackedTable::new(&source_prefix, entry);

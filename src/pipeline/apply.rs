@@ -30,6 +30,9 @@ pub struct DeltaTable {
     pub partial_key: bool,
     /// M2 foreign keys referencing this table by its key: swept after its deletes.
     pub children: Vec<super::sweep::ChildKey>,
+    /// M2 `CASCADE` foreign keys of this table to its parents: rows written from binlog
+    /// images are checked for a vanished parent (see `sweep::image_orphans`).
+    pub parents: Vec<super::sweep::ChildKey>,
 }
 
 impl DeltaTable {
@@ -80,6 +83,7 @@ impl DeltaTable {
             destination_key,
             partial_key,
             children: Vec::new(),
+            parents: Vec::new(),
         })
     }
 

@@ -125,3 +125,74 @@ pub async fn sweep(m2: &mut Conn, key: &ChildKey, parents: &[Vec<Value>]) -> Res
         .map_err(|e| Error::db(Side::M2, e, "disabling foreign key checks"))?;
     Ok(changed)
 }
+
+/// Rows written from binlog after-images whose M2 parent is gone. An image is the row as it was
+/// in its transaction; if M1 deleted it later through its own foreign key (a parent's delete,
+/// which logs no row event for the child) after M2's cascade had run, it would stay an orphan.
+/// Those whose M1 row is gone are deleted here (foreign key checks on, so their own children
+/// follow); those M1 still has wait for their parent, which is on its way.
+pub async fn image_orphans(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    table: &crate::pipeline::apply::DeltaTable,
+    keys: &[Vec<Value>],
+) -> Result<u64> {
+    let child = quote_ident(&table.mapping.destination_table);
+    let mut orphans: Vec<Vec<Value>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for fk in &table.parents {
+        let join: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.parent_columns)
+            .map(|(c, p)| format!("p.{} = c.{}", quote_ident(p), quote_ident(c)))
+            .collect();
+        let not_null: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
+            .collect();
+        let select: Vec<String> = table
+            .destination_key
+            .iter()
+            .map(|c| format!("c.{}", quote_ident(c)))
+            .collect();
+        for chunk in keys.chunks(1000) {
+            let sql = format!(
+                "SELECT {} FROM {child} c LEFT JOIN {} p ON {} WHERE ({}) AND {} AND p.{} IS NULL",
+                select.join(", "),
+                quote_ident(&fk.parent),
+                join.join(" AND "),
+                key_list_condition(&table.destination_key, chunk.len(), "c."),
+                not_null.join(" AND "),
+                quote_ident(&fk.parent_columns[0]),
+            );
+            let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+            let rows: Vec<mysql_async::Row> = m2.exec(sql, params).await.map_err(|e| {
+                Error::db(Side::M2, e, &format!("checking {} for orphans", fk.child))
+            })?;
+            for row in rows {
+                let key = row.unwrap();
+                if seen.insert(key_id(&key)) {
+                    orphans.push(key);
+                }
+            }
+        }
+    }
+    if orphans.is_empty() {
+        return Ok(0);
+    }
+    let (_, gone) = crate::pipeline::apply::read_current(m1, table, &orphans).await?;
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = m2
+        .start_transaction(mysql_async::TxOpts::default())
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "starting a transaction"))?;
+    let deleted = crate::pipeline::apply::delete(&mut tx, table, &gone).await?;
+    tx.commit()
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "committing the orphan sweep"))?;
+    Ok(deleted)
+}

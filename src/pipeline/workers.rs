@@ -180,6 +180,8 @@ impl InFlight {
 pub struct Stats {
     per_table: Mutex<HashMap<usize, Applied>>,
     deleted: Mutex<HashMap<usize, Vec<Vec<Value>>>>,
+    /// Keys of child tables written from binlog images, for the orphan check.
+    imaged: Mutex<HashMap<usize, Vec<Vec<Value>>>>,
 }
 
 impl Stats {
@@ -189,6 +191,23 @@ impl Stats {
         }
         let mut map = self.deleted.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(table).or_default().extend(keys);
+    }
+
+    pub fn requeue_imaged(&self, table: usize, keys: Vec<Vec<Value>>) {
+        self.imaged_keys(table, keys);
+    }
+
+    fn imaged_keys(&self, table: usize, keys: Vec<Vec<Value>>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut map = self.imaged.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(table).or_default().extend(keys);
+    }
+
+    /// Takes the child keys written from images since the last call, by table.
+    pub fn take_imaged(&self) -> HashMap<usize, Vec<Vec<Value>>> {
+        std::mem::take(&mut *self.imaged.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Puts taken keys back, for a sweep that takes them again.
@@ -346,6 +365,17 @@ pub async fn worker(
                 for (table, a, deleted) in applied {
                     stats.add(table, a);
                     stats.deleted_keys(table, deleted);
+                }
+                for (table, entries) in &by_table {
+                    if tables[*table].parents.is_empty() {
+                        continue;
+                    }
+                    let imaged: Vec<Vec<Value>> = entries
+                        .iter()
+                        .filter(|p| matches!(p.change, Some(Change::Image(_))))
+                        .map(|p| p.key.clone())
+                        .collect();
+                    stats.imaged_keys(*table, imaged);
                 }
             }
             Err(e) => match &options.quarantine {

@@ -118,7 +118,7 @@ impl Decoder {
 
     /// Whether rows of this table are decoded.
     pub fn follows(&self, database: &str) -> bool {
-        self.database.as_deref().is_none_or(|d| d == database)
+        self.database.as_deref().map_or(true, |d| d == database)
     }
 
     fn here(&self) -> String {

@@ -208,6 +208,21 @@ impl BinlogReader {
                 });
             }
         }
+        if let mysql_async::Error::Server(s) = &e {
+            // MariaDB answers a dump request without the privilege with 1045, MySQL with 1227.
+            if s.code == 1045 || s.code == 1227 {
+                return Error::Database {
+                    side: Side::M1,
+                    target: String::new(),
+                    message: format!(
+                        "reading the binlog needs the REPLICATION SLAVE privilege: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO this user (the server said: {})",
+                        s.message
+                    ),
+                    code: Some(s.code),
+                    kind: crate::error::DbErrorKind::Access,
+                };
+            }
+        }
         m1(e, "reading the binlog")
     }
 
