@@ -76,6 +76,22 @@ pub async fn tool(setup: &Setup) -> Result<u64> {
     Ok(report.upserted + report.deleted)
 }
 
+/// (d): the tool with the binlog source, from `start`.
+pub async fn tool_binlog(setup: &Setup, start: crate::source::binlog::Position) -> Result<u64> {
+    let options = DeltaOptions {
+        once: true,
+        skip_steps: crate::migrate_data::unbuilt_steps(setup, "delta"),
+        binlog: Some(crate::migrate_delta::binlog::BinlogOptions {
+            start: Some(crate::source::binlog::StartAt::At(start)),
+            server_id: 4_242_424,
+            heartbeat: Duration::from_secs(2),
+        }),
+        ..DeltaOptions::default()
+    };
+    let report = migrate_delta::run(setup, &options, Arc::new(Stop::default()), |_| {}).await?;
+    Ok(report.upserted + report.deleted)
+}
+
 fn m1(e: mysql_async::Error, what: &str) -> Error {
     Error::db(Side::M1, e, what)
 }
