@@ -7,8 +7,10 @@
 
 use std::sync::Arc;
 
-use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent};
-use mysql_async::binlog::BinlogChecksumAlg;
+use mysql_async::binlog::events::{
+    Event, EventData, OptionalMetaExtractor, RowsEventData, TableMapEvent,
+};
+use mysql_async::binlog::{BinlogChecksumAlg, IncidentType};
 use mysql_async::Value;
 
 use super::schema::{ColumnInfo, SchemaCache, TableInfo};
@@ -273,6 +275,23 @@ impl Decoder {
                     }
                 }
             }
+            Some(EventData::IncidentEvent(incident))
+                if incident.incident_type() != Ok(IncidentType::INCIDENT_NONE) =>
+            {
+                // The server lost changes it could not log (a replica stops here too).
+                let what = match incident.incident_type() {
+                    Ok(t) => format!("{t:?}"),
+                    Err(e) => format!("unknown type {}", e.0),
+                };
+                return Err(BinlogError::Unsupported {
+                    at: self.here(),
+                    message: format!(
+                        "an INCIDENT event ({what}{}{}): the server recorded that changes are missing from the binlog here; use --source deltalog",
+                        if incident.message_raw().is_empty() { "" } else { ": " },
+                        incident.message()
+                    ),
+                });
+            }
             Some(
                 EventData::PreGaWriteRowsEvent(_)
                 | EventData::PreGaUpdateRowsEvent(_)
@@ -316,17 +335,27 @@ impl Decoder {
         schema: &SchemaCache,
     ) -> Result<Vec<RowChange>, BinlogError> {
         let (database, table) = (map.database_name(), map.table_name());
+        let count = map.columns_count() as usize;
         let info = match schema.get(&database, &table) {
             Some(info) => info,
+            // Offline without a schema: names from FULL row metadata, else `@N`.
             None if self.names_from_metadata => Arc::new(TableInfo {
                 database: database.to_string(),
                 table: table.to_string(),
-                columns: Vec::new(),
+                columns: metadata_names(map, count)
+                    .into_iter()
+                    .map(|name| ColumnInfo {
+                        name,
+                        data_type: String::new(),
+                        unsigned: false,
+                        charset: None,
+                        labels: Vec::new(),
+                    })
+                    .collect(),
             }),
             // A table the delta does not follow.
             None => return Ok(Vec::new()),
         };
-        let count = map.columns_count() as usize;
         if !info.columns.is_empty() && info.columns.len() != count {
             return Err(BinlogError::SchemaChanged {
                 at: self.here(),
@@ -346,40 +375,44 @@ impl Decoder {
             }
             _ => RowKind::Update,
         };
+        // A row image holds only the columns set in its bitmap (MINIMAL and NOBLOB images, NDB
+        // partial rows), in table order: the image's `k`-th value is the `k`-th column present,
+        // not column `k`. `slots[i]` is where column `i` is in the image, if it is.
+        let slots = |present: Option<Vec<bool>>| -> Vec<Option<usize>> {
+            let present = present.unwrap_or_else(|| vec![true; count]);
+            let mut next = 0;
+            let mut slots = Vec::with_capacity(count);
+            for i in 0..count {
+                if present.get(i).copied().unwrap_or(false) {
+                    slots.push(Some(next));
+                    next += 1;
+                } else {
+                    slots.push(None);
+                }
+            }
+            slots
+        };
+        let before_slots = slots(
+            rows.columns_before_image()
+                .map(|bits| bits.iter().map(|bit| *bit).collect()),
+        );
+        let after_slots = slots(
+            rows.columns_after_image()
+                .map(|bits| bits.iter().map(|bit| *bit).collect()),
+        );
         let mut out = Vec::new();
-        let mut info = info;
         for row in rows.rows(map) {
             let (before, after) = row.map_err(|e| BinlogError::Corrupt {
                 at: self.here(),
                 message: format!("a row of {database}.{table}: {e}"),
             })?;
-            if info.columns.is_empty() {
-                // Offline without a schema: names from the row (FULL metadata or @N).
-                let sample = after.as_ref().or(before.as_ref());
-                if let Some(sample) = sample {
-                    info = Arc::new(TableInfo {
-                        database: database.to_string(),
-                        table: table.to_string(),
-                        columns: sample
-                            .columns_ref()
-                            .iter()
-                            .map(|c| ColumnInfo {
-                                name: c.name_str().into_owned(),
-                                data_type: String::new(),
-                                unsigned: false,
-                                charset: None,
-                                labels: Vec::new(),
-                            })
-                            .collect(),
-                    });
-                }
-            }
             let mut not_direct = None;
-            let mut image = |row: Option<mysql_async::binlog::row::BinlogRow>| {
+            let mut image = |row: Option<mysql_async::binlog::row::BinlogRow>,
+                             slots: &[Option<usize>]| {
                 row.map(|row| {
                     (0..count)
                         .map(|i| {
-                            let value = row.as_ref(i)?;
+                            let value = row.as_ref(slots.get(i).copied().flatten()?)?;
                             let column = info.columns.get(i)?;
                             match normalize(value, column) {
                                 Ok(v) => Some(v),
@@ -392,8 +425,8 @@ impl Decoder {
                         .collect::<Image>()
                 })
             };
-            let before = image(before);
-            let after = image(after);
+            let before = image(before, &before_slots);
+            let after = image(after, &after_slots);
             if not_direct.is_none() {
                 if let Some(after) = &after {
                     if let Some(i) = after.iter().position(Option::is_none) {
@@ -414,6 +447,23 @@ impl Decoder {
         }
         Ok(out)
     }
+}
+
+/// Column names from the table map's FULL row metadata; `@N` where it has none.
+fn metadata_names(map: &TableMapEvent<'_>, count: usize) -> Vec<String> {
+    let mut names: Vec<String> = OptionalMetaExtractor::new(map.iter_optional_meta())
+        .map(|meta| {
+            meta.iter_column_name()
+                .map_while(Result::ok)
+                .map(|n| n.name().into_owned())
+                .take(count)
+                .collect()
+        })
+        .unwrap_or_default();
+    for i in names.len()..count {
+        names.push(format!("@{i}"));
+    }
+    names
 }
 
 fn hex(bytes: &[u8]) -> String {
