@@ -56,6 +56,10 @@ pub enum Error {
     #[error(transparent)]
     Binlog(#[from] crate::source::binlog::BinlogError),
 
+    /// A precheck failed before a run (exit 1): one line per failure, each with its fix.
+    #[error("prechecks failed (mage-migrate precheck shows them all):\n  {}", .0.join("\n  "))]
+    Precheck(Vec<String>),
+
     /// A row that cannot be written as it is: names table, key and column.
     #[error("{table} {key}: {message}")]
     Data {
@@ -96,7 +100,7 @@ impl Error {
                 kind: DbErrorKind::Access | DbErrorKind::Transient,
                 ..
             } => 3,
-            Error::Integrity(_) => 1,
+            Error::Integrity(_) | Error::Precheck(_) => 1,
             Error::Database { .. } | Error::Data { .. } | Error::Binlog(_) => 4,
         }
     }

@@ -2,6 +2,7 @@
 //! spread, so a figure in the README names its machine, runs and variation.
 
 pub mod delta;
+pub mod lag;
 
 use std::io::Write;
 use std::time::Instant;
@@ -116,6 +117,11 @@ pub struct DeltaBench {
     pub ceiling: Vec<Run>,
     /// (d): `migrate:delta --source binlog --once` over the same workload's binlog.
     pub binlog: Vec<Run>,
+    /// Changes per storefront action (binlog row changes of followed tables), for the lag load.
+    pub changes_per_action: f64,
+    /// Lag under a steady load: deltalog source, binlog source.
+    pub lag_deltalog: Vec<lag::LagRun>,
+    pub lag_binlog: Vec<lag::LagRun>,
     pub tool_peak_bytes: u64,
     pub dmt_peak_bytes: u64,
 }
@@ -147,6 +153,25 @@ impl DeltaBench {
                 if d >= 0.8 * c { "met" } else { "MISSED" },
             )
         };
+        let lag = if self.lag_binlog.is_empty() && self.lag_deltalog.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n{}\n{}",
+                lag::summary(
+                    "lag, --source deltalog",
+                    &self.lag_deltalog,
+                    self.changes_per_action,
+                    2.0
+                ),
+                lag::summary(
+                    "lag, --source binlog",
+                    &self.lag_binlog,
+                    self.changes_per_action,
+                    1.0
+                ),
+            )
+        };
         format!(
             "{}\n{}\n{}\nbacklog: {} changed keys; (a)/(c) = {:.2} (target 0.6: {verdict}); (a)/(b) = {:.1}x; (c)/(b) = {:.1}x; peak resident memory of the bench process during the runs: (a) {} MiB, (b) {} MiB{binlog}",
             summary("(a) migrate:delta --once", &self.tool),
@@ -158,7 +183,7 @@ impl DeltaBench {
             c / b.max(1e-9),
             self.tool_peak_bytes >> 20,
             self.dmt_peak_bytes >> 20,
-        )
+        ) + &lag
     }
 }
 
@@ -326,6 +351,9 @@ pub async fn delta(runs: u32, profile: StoreProfile, backlog_keys: u64) -> Resul
                     let keys = pending_keys(&mut m1, &followed).await?;
                     let _ = m1.disconnect().await;
                     let (measured, _) = delta::timed(delta::tool_binlog(&setup, start)).await?;
+                    if bench.changes_per_action == 0.0 {
+                        bench.changes_per_action = measured.rows as f64 / actions.max(1) as f64;
+                    }
                     let measured = Run { rows: keys, seconds: measured.seconds };
                     let _ = writeln!(out, "run {run} (d): {keys} keys in {:.2} s = {:.0} keys/s", measured.seconds, measured.rate());
                     bench.binlog.push(measured);
@@ -362,6 +390,46 @@ pub async fn delta(runs: u32, profile: StoreProfile, backlog_keys: u64) -> Resul
                         bench.dmt_peak_bytes = bench.dmt_peak_bytes.max(peak);
                     }
                     _ => bench.ceiling.push(measured),
+                }
+            }
+        }
+        // Lag under a steady load of about 1,000 changes/s, each source in turn.
+        let per_second = 1_000.0 / bench.changes_per_action.max(0.1);
+        for run in 1..=runs.max(1) {
+            for source in ["deltalog", "binlog"] {
+                sandbox::create_store_databases(&server).await.map_err(db_error)?;
+                clone_tables(&mut root, "base1", "magento1").await?;
+                clone_tables(&mut root, "base2", "magento2").await?;
+                let mut m1 = crate::db::connect(Side::M1, &server.database("magento1"), &[]).await?;
+                crate::deltalog::install(&mut m1, &setup, &crate::deltalog::InstallOptions::default()).await?;
+                let start = crate::source::binlog::stream::current_position(&mut m1).await?;
+                let _ = m1.disconnect().await;
+                let mut options = crate::migrate_delta::DeltaOptions {
+                    skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+                    ..crate::migrate_delta::DeltaOptions::default()
+                };
+                if source == "binlog" {
+                    options.binlog = Some(crate::migrate_delta::binlog::BinlogOptions {
+                        start: Some(crate::source::binlog::StartAt::At(start)),
+                        server_id: 4_242_425,
+                        heartbeat: std::time::Duration::from_secs(2),
+                    });
+                }
+                let measured = lag::measure(&setup, options, per_second, profile.seed ^ run as u64, 20).await?;
+                let _ = writeln!(
+                    out,
+                    "run {run} lag ({source}): p50 {:.3} s, p99 {:.3} s, max {:.3} s over {} markers ({} not seen), {:.0} actions/s",
+                    measured.percentile(0.5),
+                    measured.percentile(0.99),
+                    measured.lags.last().copied().unwrap_or(f64::NAN),
+                    measured.lags.len(),
+                    measured.missed,
+                    measured.actions_per_second
+                );
+                if source == "binlog" {
+                    bench.lag_binlog.push(measured);
+                } else {
+                    bench.lag_deltalog.push(measured);
                 }
             }
         }

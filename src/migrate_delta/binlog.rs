@@ -49,6 +49,9 @@ pub struct BinlogOptions {
 /// M2 table of the workers' positions.
 pub const CHECKPOINT_TABLE: &str = "mage_migrate_binlog_checkpoint";
 
+/// How long a buffered change waits for more before it is sent to its worker.
+const LINGER: Duration = Duration::from_millis(10);
+
 /// Keys claimed and waiting for their claim to come through the binlog, at most.
 const MAX_CLAIMED: usize = 100_000;
 
@@ -197,6 +200,12 @@ struct Router<'a> {
     suspects: HashMap<(usize, String), (Vec<Value>, String)>,
     check: CrossCheck,
     keys: u64,
+    /// Time spent waiting on full worker queues (backpressure), for the debug log.
+    send_wait: Duration,
+    /// When the oldest change still buffered arrived.
+    first_buffered: Option<Instant>,
+    /// Changes routed from row events of followed tables (claims not counted).
+    changes: u64,
 }
 
 impl<'a> Router<'a> {
@@ -205,6 +214,9 @@ impl<'a> Router<'a> {
     }
 
     fn push(&mut self, table: usize, key: Vec<Value>, change: Change) {
+        if self.buffered_rows == 0 {
+            self.first_buffered = Some(Instant::now());
+        }
         let worker = self.worker(table, &key);
         let (keys, changes) = self.buffered[worker].entry(table).or_default();
         keys.push(key);
@@ -280,6 +292,7 @@ impl<'a> Router<'a> {
                     }
                 }
                 for (key, change) in out {
+                    self.changes += 1;
                     self.tx_changes.insert((index, key_id(&key)), key.clone());
                     self.push(index, key, change);
                 }
@@ -411,7 +424,12 @@ impl<'a> Router<'a> {
                 .entry(write)
                 .or_insert(Pending { covered: false });
         }
-        self.flush(Some(position)).await
+        // Transactions accumulate into larger messages (one M2 transaction per batch is the
+        // cost to spread); the buffer goes out when large, or when the stream goes idle.
+        if self.buffered_rows >= self.flush_rows {
+            self.flush(Some(position)).await?;
+        }
+        Ok(())
     }
 
     /// Sends what is buffered; with a position, every worker that gets rows gets it too.
@@ -431,12 +449,15 @@ impl<'a> Router<'a> {
                     },
                     drain: None,
                 };
+                let waited = Instant::now();
                 if self.senders[worker].send(work).await.is_err() {
                     return Err(Error::Usage(WORKER_STOPPED.into()));
                 }
+                self.send_wait += waited.elapsed();
             }
         }
         self.buffered_rows = 0;
+        self.first_buffered = None;
         Ok(())
     }
 
@@ -624,6 +645,33 @@ pub(super) async fn drive(
     let checkpoint_table = crate::db::quote_ident(&format!("{dest_prefix}{CHECKPOINT_TABLE}"));
     let from = start_position(setup, options, binlog, &mut m1, &mut m2, &checkpoint_table).await?;
 
+    // The binlog prechecks, before anything streams: each failure says how to fix it.
+    let start = match &from {
+        stream::From::Position(p) => Some(crate::migrate_data::state::BinlogStart {
+            file: p.file.clone(),
+            position: p.pos,
+            gtid: p.gtid.clone(),
+        }),
+        stream::From::MariadbGtid(_) => None,
+    };
+    let checks = crate::precheck::binlog_checks(&mut m1, start.as_ref(), binlog.server_id).await;
+    let mut failed = Vec::new();
+    // (Trigger creation matters to deltalog install, which has run already.)
+    for check in checks.into_iter().filter(|c| c.name != "trigger creation") {
+        match check.outcome {
+            crate::precheck::Outcome::Fail => {
+                failed.push(format!("{}: {}", check.name, check.message))
+            }
+            crate::precheck::Outcome::Warn => {
+                tracing::warn!("precheck {}: {}", check.name, check.message)
+            }
+            crate::precheck::Outcome::Pass => {}
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::Precheck(failed));
+    }
+
     let mut worker_options = options.workers.clone();
     worker_options.defer_deleted_acks = false;
     worker_options.checkpoint_table = Some(checkpoint_table.clone());
@@ -712,6 +760,9 @@ pub(super) async fn drive(
         suspects: HashMap::new(),
         check: CrossCheck::default(),
         keys: 0,
+        first_buffered: None,
+        send_wait: Duration::ZERO,
+        changes: 0,
     };
     let mut report = DeltaReport {
         skipped_steps,
@@ -742,7 +793,11 @@ pub(super) async fn drive(
         // --once: phase 1 streams to the end; then everything pending is claimed and phase 2
         // streams to the new end, where those claims are.
         let mut phase = 1;
+        let mut read_time = Duration::ZERO;
         loop {
+            // Changes wait a moment for more to share their M2 transaction, never longer.
+            reader.idle_at(router.first_buffered.map(|t| t + LINGER));
+            let reading = Instant::now();
             let next = tokio::select! {
                 next = reader.next() => next?,
                 _ = stop.wait() => None,
@@ -754,16 +809,22 @@ pub(super) async fn drive(
                     });
                 }
             };
+            read_time += reading.elapsed();
             let ended = next.is_none();
             for decoded in next.unwrap_or_default() {
                 match decoded {
                     Decoded::Rows(rows) => {
                         router.rows(rows);
-                        if router.buffered_rows >= router.flush_rows {
+                        if router.buffered_rows >= 4 * router.flush_rows {
+                            // A large transaction: send what it has so far, without a position.
                             router.flush(None).await?;
                         }
                     }
                     Decoded::Commit(position) => router.commit(&position).await?,
+                    Decoded::Idle => {
+                        let committed = reader.committed().clone();
+                        router.flush(Some(&committed)).await?;
+                    }
                     Decoded::Statement { database: db, query } => {
                         let lower = query.to_ascii_lowercase();
                         if db == database || lower.contains(&database.to_ascii_lowercase()) {
@@ -795,6 +856,7 @@ pub(super) async fn drive(
                 let imaged = stats.take_imaged();
                 if !deleted.is_empty() || !imaged.is_empty() {
                     // Children of deleted parents: swept once everything before is applied.
+                    let barrier = Instant::now();
                     let drain = Drain::new(senders.len());
                     router.markers(&committed, Some(drain.clone()), true).await?;
                     while !drain.finished() {
@@ -815,7 +877,13 @@ pub(super) async fn drive(
                     for (index, keys) in imaged {
                         stats.requeue_imaged(index, keys);
                     }
+                    let drained = barrier.elapsed();
                     sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
+                    tracing::debug!(
+                        "binlog: workers drained in {:.3} s, orphan sweep {:.3} s",
+                        drained.as_secs_f64(),
+                        (barrier.elapsed() - drained).as_secs_f64()
+                    );
                 }
                 if !applied.is_empty() || !router.check.is_clean() {
                     report.cycles += 1;
@@ -850,10 +918,20 @@ pub(super) async fn drive(
                 break;
             }
             if ended {
+                tracing::debug!(
+                    "binlog --once phase {phase}: streamed to {} ({} transactions, {} changes routed so far) after {:.3} s, {:.3} s of it waiting on full worker queues, {:.3} s reading",
+                    reader.committed(),
+                    reader.transactions,
+                    router.changes,
+                    started.elapsed().as_secs_f64(),
+                    router.send_wait.as_secs_f64(),
+                    read_time.as_secs_f64()
+                );
                 if phase == 1 {
                     phase = 2;
                     // Everything pending now, claimed; the claims are at the new end.
                     claim_pending(&mut claimer_conn, &tables, &in_flight, options.page_rows, &stop).await?;
+                    tracing::debug!("binlog --once: pending deltalog rows claimed after {:.3} s", started.elapsed().as_secs_f64());
                     let position = reader.committed().clone();
                     reader.close().await;
                     reader = BinlogReader::open(
@@ -909,6 +987,7 @@ pub(super) async fn drive(
         }
         total_check.merge(&router.check);
         report.binlog_position = Some(committed.to_string());
+        report.binlog_changes = router.changes;
         reader.close().await;
         Ok(())
     }

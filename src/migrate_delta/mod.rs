@@ -199,6 +199,8 @@ pub struct DeltaReport {
     pub volume: Vec<String>,
     /// Binlog source: where the stream stopped, and what the cross-check found.
     pub binlog_position: Option<String>,
+    /// Binlog source: changes routed from row events (the rest came through claims).
+    pub binlog_changes: u64,
     pub cross_check: Option<binlog::CrossCheck>,
 }
 

@@ -51,6 +51,8 @@ pub enum Decoded {
         query: String,
     },
     Heartbeat,
+    /// Nothing more has arrived yet: a good moment to send what is buffered.
+    Idle,
 }
 
 const FL_STANDALONE: u8 = 1;
@@ -401,6 +403,57 @@ impl Decoder {
                 .map(|bits| bits.iter().map(|bit| *bit).collect()),
         );
         let mut out = Vec::new();
+        if !matches!(rows, RowsEventData::PartialUpdateRowsEvent(_))
+            && !info.columns.is_empty()
+            && !info.columns[0].data_type.is_empty()
+        {
+            // With the columns known from information_schema: decoded here, without building
+            // mysql_common's per-row column descriptions (most of its cost, spec/binlog.md §2).
+            let before_bits: Option<Vec<bool>> = rows
+                .columns_before_image()
+                .map(|bits| bits.iter().map(|bit| *bit).collect());
+            let after_bits: Option<Vec<bool>> = rows
+                .columns_after_image()
+                .map(|bits| bits.iter().map(|bit| *bit).collect());
+            let mut buf = mysql_common::io::ParseBuf(rows.rows_data());
+            let corrupt = |e: std::io::Error| BinlogError::Corrupt {
+                at: self.here(),
+                message: format!("a row of {database}.{table}: {e}"),
+            };
+            while !buf.0.is_empty() {
+                let mut not_direct = None;
+                let before = match &before_bits {
+                    Some(bits) => Some(
+                        read_image(&mut buf, map, bits, &info, &mut not_direct).map_err(corrupt)?,
+                    ),
+                    None => None,
+                };
+                let after = match &after_bits {
+                    Some(bits) => Some(
+                        read_image(&mut buf, map, bits, &info, &mut not_direct).map_err(corrupt)?,
+                    ),
+                    None => None,
+                };
+                if not_direct.is_none() {
+                    if let Some(after) = &after {
+                        if let Some(i) = after.iter().position(Option::is_none) {
+                            not_direct = Some(format!(
+                                "the after-image lacks {} (binlog_row_image is not FULL)",
+                                info.columns.get(i).map_or("a column", |c| c.name.as_str())
+                            ));
+                        }
+                    }
+                }
+                out.push(RowChange {
+                    table: info.clone(),
+                    kind,
+                    before,
+                    after,
+                    not_direct,
+                });
+            }
+            return Ok(out);
+        }
         for row in rows.rows(map) {
             let (before, after) = row.map_err(|e| BinlogError::Corrupt {
                 at: self.here(),
@@ -468,4 +521,48 @@ fn metadata_names(map: &TableMapEvent<'_>, count: usize) -> Vec<String> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One row image: the null bitmap of the columns present, then their values.
+fn read_image<'a>(
+    buf: &mut mysql_common::io::ParseBuf<'a>,
+    map: &'a TableMapEvent<'static>,
+    present: &[bool],
+    info: &TableInfo,
+    not_direct: &mut Option<String>,
+) -> std::io::Result<Image> {
+    let count = present.len();
+    let n = present.iter().filter(|b| **b).count();
+    let nulls: &[u8] = buf.parse(n.div_ceil(8))?;
+    let mut image: Image = vec![None; count];
+    let mut k = 0;
+    for (i, slot) in image.iter_mut().enumerate() {
+        if !present[i] {
+            continue;
+        }
+        let is_null = nulls.get(k / 8).is_some_and(|b| b & (1 << (k % 8)) != 0);
+        k += 1;
+        if is_null {
+            *slot = Some(Value::NULL);
+            continue;
+        }
+        let column_type = map
+            .get_column_type(i)
+            .map_err(std::io::Error::other)?
+            .ok_or_else(|| std::io::Error::other(format!("no type for column {i}")))?;
+        let meta = map.get_column_metadata(i).unwrap_or(&[]);
+        let value: mysql_async::binlog::value::BinlogValue<'a> =
+            buf.parse((column_type, meta, false, false))?;
+        *slot = match info.columns.get(i) {
+            Some(column) => match normalize(&value, column) {
+                Ok(v) => Some(v),
+                Err(NotDirect(why)) => {
+                    not_direct.get_or_insert(why);
+                    None
+                }
+            },
+            None => None,
+        };
+    }
+    Ok(image)
 }

@@ -66,6 +66,8 @@ pub struct BinlogReader {
     pub transactions: u64,
     /// Reconnects after a dropped connection.
     pub reconnected: u64,
+    /// When the caller wants an `Idle` if nothing arrives (it has changes buffered).
+    deadline: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for BinlogReader {
@@ -114,9 +116,15 @@ impl BinlogReader {
             checksums: true,
             transactions: 0,
             reconnected: 0,
+            deadline: None,
         };
         reader.connect().await?;
         Ok(reader)
+    }
+
+    /// Asks for a `Decoded::Idle` from `next` if no event arrives by `deadline`.
+    pub fn idle_at(&mut self, deadline: Option<std::time::Instant>) {
+        self.deadline = deadline;
     }
 
     /// Where the last transaction read ended: resuming there loses nothing read so far.
@@ -275,7 +283,22 @@ impl BinlogReader {
             let Some(stream) = self.stream.as_mut() else {
                 return Err(transient("the binlog connection is closed"));
             };
-            let event = match tokio::time::timeout(idle, stream.next()).await {
+            let next = match self.deadline {
+                // Something is buffered: wait no longer than the caller's deadline for more
+                // (a pending `next` dropped by the timeout loses nothing: the stream keeps its
+                // state).
+                Some(deadline) => {
+                    match tokio::time::timeout_at(deadline.into(), stream.next()).await {
+                        Ok(next) => Ok(next),
+                        Err(_) => {
+                            self.deadline = None;
+                            return Ok(Some(vec![Decoded::Idle]));
+                        }
+                    }
+                }
+                None => tokio::time::timeout(idle, stream.next()).await,
+            };
+            let event = match next {
                 Err(_) => {
                     return Err(transient(&format!(
                         "no binlog event nor heartbeat for {:.0} s",
@@ -338,9 +361,17 @@ impl BinlogReader {
         let Some(conn) = self.schema_conn.as_mut() else {
             return Ok(());
         };
-        if let Err(e) = self.schema.load(conn, database, table).await {
-            self.schema_conn = None;
-            return Err(m1(e, &format!("reading the columns of {table}")));
+        match self.schema.load(conn, database, table).await {
+            Err(e) => {
+                self.schema_conn = None;
+                return Err(m1(e, &format!("reading the columns of {table}")));
+            }
+            Ok(None) => {
+                tracing::warn!("binlog: {database}.{table} has no columns in information_schema")
+            }
+            Ok(Some(info)) => {
+                tracing::debug!("binlog: {database}.{table}: {} columns", info.columns.len())
+            }
         }
         Ok(())
     }
