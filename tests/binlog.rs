@@ -597,3 +597,84 @@ async fn following_survives_rotation_a_dropped_connection_and_a_hard_kill() {
     );
     assert_eq!(deltalog_rows(&dbs, &setup).await, 0);
 }
+
+#[tokio::test]
+async fn a_hard_kill_in_the_middle_of_a_large_m1_transaction_resumes_exactly() {
+    let dbs = support::databases("binlog_bigtx").await;
+    let mut r = root(&dbs).await;
+    create_database(&mut r, &dbs.m1.name, &[M1_SCHEMA, M1_BASE])
+        .await
+        .unwrap();
+    create_database(&mut r, &dbs.m2.name, &[M2_SCHEMA, M2_BASE])
+        .await
+        .unwrap();
+    for db in [&dbs.m1.name, &dbs.m2.name] {
+        r.query_drop(format!(
+            "CREATE TABLE `{db}`.mm_big (id int unsigned NOT NULL PRIMARY KEY, v varchar(64) NOT NULL) ENGINE=InnoDB"
+        ))
+        .await
+        .unwrap();
+    }
+    let stock = std::fs::read_to_string(support::fixture_etc().join("deltalog.xml.dist")).unwrap();
+    let deltalog = stock.replacen(
+        "<group name=\"delta_map\">",
+        "<group name=\"delta_map\">\n        <document key=\"id\">mm_big</document>",
+        1,
+    );
+    let setup = Setup::load(&support::write_config(
+        "binlog_bigtx",
+        &dbs,
+        Some(&deltalog),
+    ))
+    .unwrap();
+    let data = DataOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
+        ..DataOptions::default()
+    };
+    migrate_data::run(&setup, &data).await.unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
+        .args(cli_args(&setup, &["--batch-rows", "200", "--workers", "2"]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // One M1 transaction of 60,000 rows: the follower sends it in parts, without a position.
+    let mut m1 = m1(&dbs).await;
+    m1.query_drop("BEGIN").await.unwrap();
+    m1.query_drop("INSERT INTO mm_big SELECT seq, CONCAT('row ', seq) FROM seq_1_to_60000")
+        .await
+        .unwrap();
+    m1.query_drop("COMMIT").await.unwrap();
+    let m2_name = dbs.m2.name.clone();
+    wait_until("part of the transaction is in M2", move || {
+        let m2_name = m2_name.clone();
+        Box::pin(async move {
+            let mut r = support::root_conn(support::server()).await;
+            let n: Option<u64> = r
+                .query_first(format!("SELECT COUNT(*) FROM `{m2_name}`.mm_big"))
+                .await
+                .unwrap();
+            n.unwrap_or(0) > 0
+        })
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partly: Option<u64> = r
+        .query_first(format!("SELECT COUNT(*) FROM `{}`.mm_big", dbs.m2.name))
+        .await
+        .unwrap();
+    m1.query_drop("UPDATE mm_big SET v = 'after the kill' WHERE id = 7")
+        .await
+        .unwrap();
+    let (code, _, stderr) = support::cli(&cli_args(&setup, &["--once"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("resuming at"), "{stderr}");
+    let sum = |db: &str| {
+        format!("SELECT COUNT(*), CAST(SUM(CRC32(CONCAT(id, v))) AS UNSIGNED) FROM `{db}`.mm_big")
+    };
+    let a: Option<(u64, u64)> = r.query_first(sum(&dbs.m1.name)).await.unwrap();
+    let b: Option<(u64, u64)> = r.query_first(sum(&dbs.m2.name)).await.unwrap();
+    assert_eq!(a, b, "M2 had {partly:?} rows at the kill");
+    assert_eq!(a.map(|x| x.0), Some(60_000));
+}

@@ -163,7 +163,7 @@ pub async fn measure(
 }
 
 /// `p50 … p99 … max` over runs, for the summary.
-pub fn summary(what: &str, runs: &[LagRun], keys_per_action: f64, target_p99: f64) -> String {
+pub fn summary(what: &str, runs: &[LagRun], changes_per_action: f64, target_p99: f64) -> String {
     if runs.is_empty() {
         return format!("{what}: no runs");
     }
@@ -182,11 +182,11 @@ pub fn summary(what: &str, runs: &[LagRun], keys_per_action: f64, target_p99: f6
     let missed: u64 = runs.iter().map(|r| r.missed).sum();
     let rate: f64 = runs.iter().map(|r| r.actions_per_second).sum::<f64>() / runs.len() as f64;
     format!(
-        "{what}: lag p50 per run {} s, p99 per run {} s (target p99 < {target_p99} s: {}); markers not seen within 5 s: {missed}; load {:.0} storefront actions/s ≈ {:.0} changed keys/s",
+        "{what}: lag p50 per run {} s, p99 per run {} s (target p99 < {target_p99} s: {}); markers not seen within 5 s: {missed}; load {:.0} storefront actions/s ≈ {:.0} row changes/s",
         p50.join(" / "),
         p99.join(" / "),
         if worst < target_p99 && missed == 0 { "met" } else { "MISSED" },
         rate,
-        rate * keys_per_action
+        rate * changes_per_action
     )
 }

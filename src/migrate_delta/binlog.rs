@@ -436,25 +436,29 @@ impl<'a> Router<'a> {
     async fn flush(&mut self, position: Option<&Position>) -> Result<()> {
         for worker in 0..self.senders.len() {
             let buffered = std::mem::take(&mut self.buffered[worker]);
-            let count = buffered.len();
-            for (n, (table, (keys, changes))) in buffered.into_iter().enumerate() {
-                let work = Work {
+            if buffered.is_empty() && position.is_none() {
+                continue;
+            }
+            // One message per worker: its tables' keys, then the position.
+            let mut parts: Vec<Work> = buffered
+                .into_iter()
+                .map(|(table, (keys, changes))| Work {
                     table,
                     keys,
                     changes,
-                    checkpoint: if n + 1 == count {
-                        position.cloned()
-                    } else {
-                        None
-                    },
-                    drain: None,
-                };
-                let waited = Instant::now();
-                if self.senders[worker].send(work).await.is_err() {
-                    return Err(Error::Usage(WORKER_STOPPED.into()));
-                }
-                self.send_wait += waited.elapsed();
+                    ..Work::default()
+                })
+                .collect();
+            let Some(mut work) = parts.pop() else {
+                continue;
+            };
+            work.others = parts;
+            work.checkpoint = position.cloned();
+            let waited = Instant::now();
+            if self.senders[worker].send(work).await.is_err() {
+                return Err(Error::Usage(WORKER_STOPPED.into()));
             }
+            self.send_wait += waited.elapsed();
         }
         self.buffered_rows = 0;
         self.first_buffered = None;
@@ -786,6 +790,11 @@ pub(super) async fn drive(
             },
         )
         .await?;
+        tracing::debug!(
+            "binlog: streaming from {} after {:.3} s of set-up",
+            reader.committed(),
+            started.elapsed().as_secs_f64()
+        );
         let mut claimer_conn = m1_pool.get_conn().await.map_err(|e| m1e(e, "connect"))?;
         let mut last_round = Instant::now() - options.poll_interval;
         let mut cycle_started = Instant::now();

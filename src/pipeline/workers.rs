@@ -36,6 +36,20 @@ pub struct Work {
     pub checkpoint: Option<Position>,
     /// Counted down once this message is applied and acknowledged.
     pub drain: Option<Arc<Drain>>,
+    /// Keys of other tables for the same worker, sent in the same message (the binlog
+    /// source's transactions touch many tables at once); applied before this one's position.
+    pub others: Vec<Work>,
+}
+
+impl Work {
+    /// Keys in this message and those it carries.
+    pub fn len(&self) -> usize {
+        self.keys.len() + self.others.iter().map(Work::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What to do for one changed key.
@@ -267,7 +281,18 @@ fn compact(batch: Vec<Work>) -> (Batch, Option<Position>, Vec<Arc<Drain>>) {
     let mut at: HashMap<(usize, String), usize> = HashMap::new();
     let mut checkpoint = None;
     let mut drains = Vec::new();
-    for work in batch {
+    let mut queue: std::collections::VecDeque<Work> = batch.into();
+    while let Some(mut work) = queue.pop_front() {
+        // Carried tables first, in order, then this message's own keys and position.
+        if !work.others.is_empty() {
+            let others = std::mem::take(&mut work.others);
+            let n = others.len();
+            for (i, other) in others.into_iter().enumerate() {
+                queue.insert(i, other);
+            }
+            queue.insert(n, work);
+            continue;
+        }
         if work.checkpoint.is_some() {
             checkpoint = work.checkpoint;
         }
@@ -330,7 +355,7 @@ pub async fn worker(
         m2: None,
     };
     while let Some(first) = rx.recv().await {
-        let mut rows = first.keys.len().max(1);
+        let mut rows = first.len().max(1);
         let mut batch: Vec<Work> = vec![first];
         // Gather what is waiting; when the batch is still small, linger a moment for the
         // readers' next pages, since one larger transaction costs far less than several.
@@ -341,7 +366,7 @@ pub async fn worker(
             };
             match more {
                 Some(more) => {
-                    rows += more.keys.len().max(1);
+                    rows += more.len().max(1);
                     batch.push(more);
                 }
                 None => break,

@@ -120,3 +120,35 @@ pub enum BinlogError {
     #[error("the binlog position {position} is no longer on Magento 1 (binlogs purged, error 1236: {message}); `--source deltalog` loses nothing, since the triggers recorded every change")]
     Purged { position: String, message: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_positions() {
+        assert_eq!("now".parse::<StartAt>(), Ok(StartAt::Now));
+        assert_eq!(
+            "mysql-bin.000042:1337".parse::<StartAt>(),
+            Ok(StartAt::At(Position::new("mysql-bin.000042", 1337)))
+        );
+        assert_eq!(
+            "0-1-4711, 1-2-3".parse::<StartAt>(),
+            Ok(StartAt::MariadbGtid("0-1-4711,1-2-3".into()))
+        );
+        let err = "mysql-bin.000042".parse::<StartAt>().unwrap_err();
+        assert!(err.starts_with("`mysql-bin.000042` is not a start position: give `now`"));
+        assert!("x:1".parse::<StartAt>().is_err());
+    }
+
+    #[test]
+    fn positions_order_by_file_number_then_offset() {
+        let p = |f: &str, n| Position::new(f, n);
+        assert!(p("mysql-bin.000002", 4) > p("mysql-bin.000001", 999_999));
+        assert!(p("mysql-bin.1000000", 4) > p("mysql-bin.999999", 4));
+        assert_eq!(
+            [p("b.000001", 9), p("b.000001", 4)].into_iter().min(),
+            Some(p("b.000001", 4))
+        );
+    }
+}
