@@ -27,8 +27,12 @@ fn mix() -> WorkloadMix {
 }
 
 async fn migrated(test: &str) -> (TestDatabases, Setup) {
-    let dbs = support::databases(test).await;
-    let mut root = support::root_conn(support::server()).await;
+    migrated_on(support::server(), test).await
+}
+
+async fn migrated_on(server: &mage_migrate::sandbox::Server, test: &str) -> (TestDatabases, Setup) {
+    let dbs = support::databases_on(server, test).await;
+    let mut root = support::root_conn(server).await;
     create_database(&mut root, &dbs.m1.name, &[M1_SCHEMA, M1_BASE])
         .await
         .unwrap();
@@ -677,4 +681,47 @@ async fn a_hard_kill_in_the_middle_of_a_large_m1_transaction_resumes_exactly() {
     let b: Option<(u64, u64)> = r.query_first(sum(&dbs.m2.name)).await.unwrap();
     assert_eq!(a, b, "M2 had {partly:?} rows at the kill");
     assert_eq!(a.map(|x| x.0), Some(60_000));
+}
+
+#[tokio::test]
+async fn full_row_metadata_works_and_a_ddl_on_a_followed_table_stops_the_stream() {
+    let server = support::own_server(&["--binlog-row-metadata=FULL"]);
+    let (dbs, setup) = migrated_on(&server, "binlog_full").await;
+    workload(&dbs, 7, 100).await;
+    let report = once_binlog(&setup).await;
+    assert!(report.binlog_changes > 100, "{report:?}");
+    assert_eq!(
+        support::diff_group(&dbs, &setup, "delta_map").await,
+        Vec::<String>::new()
+    );
+    // A change, then a column added to its table (in M2 too, so map.xml still accounts for
+    // it): read afterwards, the change's row no longer matches information_schema.
+    let mut m1 = m1(&dbs).await;
+    m1.query_drop("UPDATE sales_flat_order_status_history SET comment = 'before the DDL' ORDER BY entity_id LIMIT 1")
+        .await
+        .unwrap();
+    m1.query_drop("ALTER TABLE sales_flat_order_status_history ADD COLUMN extra int NULL")
+        .await
+        .unwrap();
+    let mut m2 = mage_migrate::db::connect(mage_migrate::error::Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    m2.query_drop("ALTER TABLE sales_order_status_history ADD COLUMN extra int NULL")
+        .await
+        .unwrap();
+    let err = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 4);
+    let text = err.to_string();
+    assert!(
+        text.contains(".sales_flat_order_status_history was altered while the delta follows it")
+            && text.contains("schemas must stay frozen during a migration"),
+        "{text}"
+    );
 }

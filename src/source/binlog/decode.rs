@@ -368,6 +368,31 @@ impl Decoder {
                 ),
             });
         }
+        // With binlog_row_metadata=FULL the table map names its columns as they were when the
+        // row was written: a difference from information_schema is a DDL in between.
+        if !self.names_from_metadata
+            && !info.columns.is_empty()
+            && map.iter_optional_meta().next().is_some()
+        {
+            let names = metadata_names(map, count);
+            if !names[0].starts_with('@') {
+                if let Some((i, name)) = names
+                    .iter()
+                    .enumerate()
+                    .find(|(i, n)| info.columns.get(*i).is_some_and(|c| &c.name != *n))
+                {
+                    return Err(BinlogError::SchemaChanged {
+                        at: self.here(),
+                        table: format!("{database}.{table}"),
+                        message: format!(
+                            "column {} is {name} in the binlog's metadata, {} in information_schema",
+                            i + 1,
+                            info.columns[i].name
+                        ),
+                    });
+                }
+            }
+        }
         let kind = match rows {
             RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => {
                 RowKind::Insert
