@@ -642,8 +642,15 @@ async fn the_volume_check_says_which_way_a_table_differs_and_why() {
         .await
         .unwrap();
     let report = once(&setup).await;
-    assert_eq!(report.volume.len(), 1, "{:?}", report.volume);
-    let line = &report.volume[0];
+    // (SalesIncrement's own check reports the sequences its data step, left to the DMT here,
+    // did not fill.)
+    let lines: Vec<&String> = report
+        .volume
+        .iter()
+        .filter(|l| l.starts_with("volume check: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{:?}", report.volume);
+    let line = lines[0];
     assert!(
         line.starts_with("volume check: wishlist_item_option has "),
         "{line}"
@@ -717,11 +724,13 @@ async fn a_second_follower_of_the_same_database_is_refused() {
 async fn a_small_per_cycle_budget_spreads_the_backlog_over_cycles_and_ends_equal() {
     let (dbs, setup) = migrated("delta_budget").await;
     workload(&dbs, 41, 200).await;
-    let options = DeltaOptions {
+    let mut options = DeltaOptions {
         max_keys_per_step: 10,
         page_rows: 5,
         ..delta_options(&setup)
     };
+    // One step, so a cycle's keys are that step's budget.
+    options.skip_steps.push("SalesIncrement Step".into());
     let mut cycles = Vec::new();
     let report = migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |c| {
         cycles.push(c.keys)

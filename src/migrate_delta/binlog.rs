@@ -1022,6 +1022,9 @@ pub(super) async fn drive(
     }
     sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
     report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
+    for logic in &plan.logic {
+        report.volume.extend(logic.volume(&mut m1, &mut m2).await?);
+    }
     for warning in &report.volume {
         tracing::warn!("{warning}");
     }

@@ -484,6 +484,9 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
         return Err(e);
     }
     report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
+    for logic in &plan.logic {
+        report.volume.extend(logic.volume(&mut m1, &mut m2).await?);
+    }
     for warning in &report.volume {
         tracing::warn!("{warning}");
     }

@@ -15,11 +15,28 @@ use crate::setup::Setup;
 use crate::source::deltalog::DeltalogReader;
 use crate::steps::map;
 
-/// The deltalog groups of the delta steps this version runs, by DMT class.
-fn group_of(class: &str) -> Option<&'static str> {
-    class
-        .eq_ignore_ascii_case("Migration\\Step\\Map\\Delta")
-        .then_some("delta_map")
+/// The deltalog group of a delta step this version runs, by DMT class, and its step logic
+/// beyond the map (none for the Map step).
+fn group_of(
+    class: &str,
+    setup: &Setup,
+) -> Option<(&'static str, Option<std::sync::Arc<dyn crate::steps::Step>>)> {
+    let o = &setup.config.options;
+    if class.eq_ignore_ascii_case("Migration\\Step\\Map\\Delta") {
+        return Some(("delta_map", None));
+    }
+    if class.eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Delta") {
+        return Some((
+            "delta_sales_sequence",
+            Some(std::sync::Arc::new(
+                crate::steps::sales_increment::SalesIncrement {
+                    source_prefix: o.source_prefix(),
+                    dest_prefix: o.dest_prefix(),
+                },
+            )),
+        ));
+    }
+    None
 }
 
 pub(super) struct Plan {
@@ -28,6 +45,8 @@ pub(super) struct Plan {
     pub(super) steps: Vec<(String, Vec<usize>)>,
     /// Every deltalog table that exists, of every group: purged at the end of each cycle.
     pub(super) purge: Vec<DeltalogReader>,
+    /// The step logic of the steps that have some, for their volume checks.
+    pub(super) logic: Vec<std::sync::Arc<dyn crate::steps::Step>>,
 }
 
 pub(super) async fn plan(
@@ -79,14 +98,19 @@ pub(super) async fn plan(
         tables: Vec::new(),
         steps: Vec::new(),
         purge: Vec::new(),
+        logic: Vec::new(),
     };
     for step in setup.steps("delta") {
         if options.skip_steps.contains(&step.config.title) {
             continue;
         }
-        let Some(group) = step.classes.iter().find_map(|c| group_of(&c.class)) else {
+        let Some((group, logic)) = step.classes.iter().find_map(|c| group_of(&c.class, setup))
+        else {
             continue;
         };
+        if let Some(logic) = &logic {
+            plan.logic.push(logic.clone());
+        }
         let mut indexes = Vec::new();
         for (document, _) in setup.deltalog_groups.documents_of(group) {
             let Some(tracked) = tracked_of(document) else {
@@ -124,12 +148,14 @@ pub(super) async fn plan(
                 continue;
             }
             let update_only = on_duplicate.get(&mapping.destination_table).cloned();
-            plan.tables.push(DeltaTable::new(
+            let mut table = DeltaTable::new(
                 DeltalogReader { tracked },
                 mapping.clone(),
                 destination,
                 update_only,
-            )?);
+            )?;
+            table.step = logic.clone();
+            plan.tables.push(table);
             indexes.push(plan.tables.len() - 1);
         }
         plan.steps.push((step.config.title.clone(), indexes));

@@ -33,6 +33,8 @@ pub struct DeltaTable {
     /// M2 `CASCADE` foreign keys of this table to its parents: rows written from binlog
     /// images are checked for a vanished parent (see `sweep::image_orphans`).
     pub parents: Vec<super::sweep::ChildKey>,
+    /// The step's logic beyond the map, run in each batch's transaction (SalesIncrement …).
+    pub step: Option<std::sync::Arc<dyn crate::steps::Step>>,
 }
 
 impl DeltaTable {
@@ -84,6 +86,7 @@ impl DeltaTable {
             partial_key,
             children: Vec::new(),
             parents: Vec::new(),
+            step: None,
         })
     }
 

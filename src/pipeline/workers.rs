@@ -705,6 +705,10 @@ async fn apply_batch(
             apply::delete(&mut tx, t, &gone).await?
         };
         let upserted = apply::upsert(&mut tx, m1, t, &current).await?;
+        if let Some(step) = &t.step {
+            let keys: Vec<Vec<Value>> = by_table[table].iter().map(|p| p.key.clone()).collect();
+            step.after_apply(m1, &mut tx, t, &keys).await?;
+        }
         let swept = if t.children.is_empty() || t.partial_key {
             Vec::new()
         } else {

@@ -2,5 +2,8 @@
 
 pub mod map;
 mod registry;
+pub mod sales_increment;
+pub mod step;
 
 pub use registry::{Availability, StepClass, StepRegistry, UnknownStepClass};
+pub use step::Step;

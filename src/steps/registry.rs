@@ -167,7 +167,14 @@ const DMT_STEPS: &[(&str, &str, &[Stage])] = {
 };
 
 /// The classes whose stage this version runs.
-const BUILT: &[&str] = &["Map\\Integrity", "Map\\Data", "Map\\Volume", "Map\\Delta"];
+const BUILT: &[&str] = &[
+    "Map\\Integrity",
+    "Map\\Data",
+    "Map\\Volume",
+    "Map\\Delta",
+    "SalesIncrement\\Delta",
+    "SalesIncrement\\Volume",
+];
 
 /// Resolves config.xml class names to steps.
 #[derive(Debug, Clone)]

@@ -1,0 +1,46 @@
+//! The `Step` trait: what a delta step adds to the generic map path that every followed table
+//! takes (read the changed M1 rows or take the binlog's images, transform them through map.xml,
+//! write them to M2 in batches).
+//!
+//! A step names the deltalog group it follows; its tables are applied like any other, and then,
+//! **in the same M2 transaction**, `after_apply` runs with the keys of the batch — so what a
+//! step derives (sequences, grids) commits with the rows it derives from, or not at all. Both
+//! change sources drive it the same way.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use mysql_async::{Conn, Transaction, Value};
+
+use crate::error::Result;
+use crate::pipeline::apply::DeltaTable;
+
+/// A boxed future, so that steps can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A delta step beyond the map.
+///
+/// Contract: `after_apply` may run more than once for the same keys (a batch retried after a
+/// deadlock, a replay after a crash): it must be idempotent and derive its writes from the
+/// current M1 rows or from M2, never from counting calls. It must not commit or roll back.
+pub trait Step: Send + Sync + std::fmt::Debug {
+    /// The deltalog group of deltalog.xml this step follows (`delta_sales_sequence`).
+    fn group(&self) -> &str;
+
+    /// Runs inside the batch's M2 transaction, after the table's rows were written (deleted
+    /// keys included): `keys` are the M1 deltalog keys of the batch for this table.
+    fn after_apply<'a>(
+        &'a self,
+        m1: &'a mut Conn,
+        m2: &'a mut Transaction<'_>,
+        table: &'a DeltaTable,
+        keys: &'a [Vec<Value>],
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// The step's volume check at the end of a run: one line per difference.
+    fn volume<'a>(
+        &'a self,
+        m1: &'a mut Conn,
+        m2: &'a mut Conn,
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+}
