@@ -16,7 +16,25 @@ pub struct Setup {
     /// Every table the deltalog tracks, de-duplicated as the DMT does.
     pub deltalog_tables: Vec<DeltalogTable>,
     pub registry: StepRegistry,
+    /// Steps of the user's own that are the generic map step with their own deltalog group and
+    /// map file, declared in `<options>` (see [`MapStepDecl`]).
+    pub map_steps: Vec<MapStepDecl>,
 }
+
+/// `<mage_migrate_map_step class="Vendor\GreatBlog\Delta" group="delta_greatblog"
+/// map_file="greatblog_map_file"/>` in `<options>` (the DMT's XSD accepts any element there):
+/// the class, used as `<delta>` of a step in config.xml, runs the generic map step over the
+/// tables of `group` in deltalog.xml, with the rules of the map file the named option gives
+/// (`map_file` when absent).
+#[derive(Debug, Clone)]
+pub struct MapStepDecl {
+    pub class: String,
+    pub group: String,
+    pub map: MapRules,
+}
+
+/// The option element that declares a map step of the user's own.
+pub const MAP_STEP_OPTION: &str = "mage_migrate_map_step";
 
 /// A step of one mode with its classes resolved.
 #[derive(Debug, Clone)]
@@ -37,6 +55,38 @@ impl Setup {
         // earliest one in config.xml.
         config.options.bulk_size()?;
         config.options.upgrade_customer_password_hash()?;
+        let mut registry = registry;
+        let mut declared = Vec::new();
+        for element in config.options.all(MAP_STEP_OPTION) {
+            let attribute = |name: &str| {
+                element
+                    .attribute(name)
+                    .map(|v| v.trim().trim_start_matches('\\').to_string())
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::element(
+                            &config.path,
+                            element,
+                            format!("the {name} attribute is missing (e.g. <{MAP_STEP_OPTION} class=\"Vendor\\Blog\\Delta\" group=\"delta_blog\" map_file=\"blog_map_file\"/>)"),
+                        )
+                    })
+            };
+            let class = attribute("class")?;
+            let group = attribute("group")?;
+            let map_option = element
+                .attribute("map_file")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .unwrap_or("map_file")
+                .to_string();
+            registry.register(StepClass {
+                class: class.clone(),
+                step: "map".into(),
+                stages: vec![crate::config::Stage::Delta],
+                availability: crate::steps::Availability::Built,
+            });
+            declared.push((class, group, map_option, element.clone()));
+        }
         for (_, steps) in &config.modes {
             for step in steps {
                 for class in &step.classes {
@@ -55,12 +105,29 @@ impl Setup {
         let deltalog_groups =
             Groups::load(&config.options.required_file("delta_document_groups_file")?)?;
         let deltalog_tables = deltalog_groups.deltalog_tables()?;
+        let mut map_steps = Vec::new();
+        for (class, group, map_option, element) in declared {
+            if deltalog_groups.documents_of(&group).is_empty() {
+                return Err(ConfigError::element(
+                    &config.path,
+                    &element,
+                    format!("deltalog.xml has no group \"{group}\" with documents for {class}"),
+                ));
+            }
+            let map = if map_option == "map_file" {
+                map.clone()
+            } else {
+                MapRules::load(&config.options.required_file(&map_option)?)?
+            };
+            map_steps.push(MapStepDecl { class, group, map });
+        }
         Ok(Setup {
             config,
             map,
             deltalog_groups,
             deltalog_tables,
             registry,
+            map_steps,
         })
     }
 

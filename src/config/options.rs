@@ -45,6 +45,11 @@ impl Options {
         self.entries.iter().map(|e| e.name.as_str())
     }
 
+    /// Every element of this name, in document order (options that may repeat).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.entries.iter().filter(move |e| e.name == name)
+    }
+
     /// The raw element, for options with nested elements.
     pub fn raw(&self, name: &str) -> Option<&Element> {
         self.element(name)

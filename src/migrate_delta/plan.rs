@@ -17,23 +17,37 @@ use crate::steps::map;
 
 /// The deltalog group of a delta step this version runs, by DMT class, and its step logic
 /// beyond the map (none for the Map step).
-fn group_of(
+#[allow(clippy::type_complexity)]
+fn group_of<'s>(
     class: &str,
-    setup: &Setup,
-) -> Option<(&'static str, Option<std::sync::Arc<dyn crate::steps::Step>>)> {
+    setup: &'s Setup,
+) -> Option<(
+    String,
+    Option<std::sync::Arc<dyn crate::steps::Step>>,
+    Option<&'s crate::setup::MapStepDecl>,
+)> {
     let o = &setup.config.options;
     if class.eq_ignore_ascii_case("Migration\\Step\\Map\\Delta") {
-        return Some(("delta_map", None));
+        return Some(("delta_map".into(), None, None));
+    }
+    let bare = class.trim_start_matches('\\');
+    if let Some(decl) = setup
+        .map_steps
+        .iter()
+        .find(|d| d.class.eq_ignore_ascii_case(bare))
+    {
+        return Some((decl.group.clone(), None, Some(decl)));
     }
     if class.eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Delta") {
         return Some((
-            "delta_sales_sequence",
+            "delta_sales_sequence".into(),
             Some(std::sync::Arc::new(
                 crate::steps::sales_increment::SalesIncrement {
                     source_prefix: o.source_prefix(),
                     dest_prefix: o.dest_prefix(),
                 },
             )),
+            None,
         ));
     }
     None
@@ -104,15 +118,34 @@ pub(super) async fn plan(
         if options.skip_steps.contains(&step.config.title) {
             continue;
         }
-        let Some((group, logic)) = step.classes.iter().find_map(|c| group_of(&c.class, setup))
+        let Some((group, logic, declared)) =
+            step.classes.iter().find_map(|c| group_of(&c.class, setup))
         else {
             continue;
+        };
+        // A map step of the user's own reads its tables through its own map file.
+        let own_mappings;
+        let mappings = match declared {
+            Some(decl) => {
+                // Its map speaks for its group's tables only (the Map step's map checks the
+                // rest), so the whole-database integrity report does not apply.
+                let (m, _) = map::plan(
+                    &decl.map,
+                    &m1_schema,
+                    &m2_schema,
+                    &source_prefix,
+                    &dest_prefix,
+                )?;
+                own_mappings = m;
+                &own_mappings
+            }
+            None => &mappings,
         };
         if let Some(logic) = &logic {
             plan.logic.push(logic.clone());
         }
         let mut indexes = Vec::new();
-        for (document, _) in setup.deltalog_groups.documents_of(group) {
+        for (document, _) in setup.deltalog_groups.documents_of(&group) {
             let Some(tracked) = tracked_of(document) else {
                 continue;
             };
