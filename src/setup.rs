@@ -84,6 +84,7 @@ impl Setup {
                 step: "map".into(),
                 stages: vec![crate::config::Stage::Delta],
                 availability: crate::steps::Availability::Built,
+                logic: None,
             });
             declared.push((class, group, map_option, element.clone()));
         }

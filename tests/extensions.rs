@@ -4,6 +4,10 @@
 
 mod support;
 
+#[path = "../examples/custom_step.rs"]
+#[allow(dead_code)]
+mod custom_step;
+
 use std::sync::Arc;
 
 use mage_migrate::error::Side;
@@ -24,8 +28,10 @@ const M2_DDL: &[&str] = &[
     "CREATE TABLE greatblog_post_tag (post_id int unsigned NOT NULL, tag varchar(64) NOT NULL, weight int NOT NULL DEFAULT 0, PRIMARY KEY (post_id, tag)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 ];
 
-/// A store with the blog tables, a config.xml declaring the GreatBlog step, migrated.
-async fn blog_store(test: &str) -> (TestDatabases, Setup) {
+/// A store with the blog tables, a config.xml declaring the GreatBlog step, migrated. With
+/// `in_rust`, the step is the example's Rust type (registered by class name), and M2's post
+/// table has the column it derives; else it is declared in `<options>` as the map step.
+async fn blog_store(test: &str, in_rust: bool) -> (TestDatabases, Setup) {
     let dbs = support::databases(test).await;
     let mut root = support::root_conn(support::server()).await;
     create_database(&mut root, &dbs.m1.name, &[M1_SCHEMA, M1_BASE])
@@ -39,6 +45,14 @@ async fn blog_store(test: &str) -> (TestDatabases, Setup) {
         for statement in ddl {
             root.query_drop(*statement).await.unwrap();
         }
+    }
+    if in_rust {
+        root.query_drop(format!(
+            "ALTER TABLE `{}`.greatblog_post ADD COLUMN url_key varchar(255) NULL",
+            dbs.m2.name
+        ))
+        .await
+        .unwrap();
     }
     let etc = support::fixture_etc();
     let deltalog = std::fs::read_to_string(etc.join("deltalog.xml.dist"))
@@ -75,7 +89,12 @@ async fn blog_store(test: &str) -> (TestDatabases, Setup) {
         .replacen(
             "<options>",
             &format!(
-                "<options>\n        <mage_migrate_map_step class=\"Vendor\\GreatBlog\\Delta\" group=\"delta_greatblog\" map_file=\"greatblog_map_file\"/>\n        <greatblog_map_file>{}</greatblog_map_file>",
+                "<options>\n        {}<greatblog_map_file>{}</greatblog_map_file>",
+                if in_rust {
+                    ""
+                } else {
+                    "<mage_migrate_map_step class=\"Vendor\\GreatBlog\\Delta\" group=\"delta_greatblog\" map_file=\"greatblog_map_file\"/>\n        "
+                },
                 blog_map.display()
             ),
             1,
@@ -90,7 +109,12 @@ async fn blog_store(test: &str) -> (TestDatabases, Setup) {
         "{config}"
     );
     std::fs::write(&config_path, config).unwrap();
-    let setup = Setup::load(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    let registry = if in_rust {
+        custom_step::registry()
+    } else {
+        mage_migrate::steps::StepRegistry::builtin()
+    };
+    let setup = Setup::load_with(&config_path, registry).unwrap_or_else(|e| panic!("{e}"));
     let data = DataOptions {
         skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
         ..DataOptions::default()
@@ -136,7 +160,7 @@ async fn blog_in_m2(
 #[tokio::test]
 async fn a_blog_extension_migrates_with_no_code_with_both_sources() {
     for source in ["deltalog", "binlog"] {
-        let (dbs, setup) = blog_store(&format!("ext_blog_{source}")).await;
+        let (dbs, setup) = blog_store(&format!("ext_blog_{source}"), false).await;
         assert!(
             !migrate_data::unbuilt_steps(&setup, "delta").contains(&"GreatBlog Step".to_string())
         );
@@ -193,4 +217,47 @@ fn a_map_step_declared_without_its_group_is_refused_with_the_line() {
         err.contains("<mage_migrate_map_step>: deltalog.xml has no group \"delta_nothing\" with documents for Vendor\\GreatBlog\\Delta"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn the_example_step_in_rust_derives_its_column_with_both_sources() {
+    assert_eq!(custom_step::url_key("Hello, World!"), "hello-world");
+    for source in ["deltalog", "binlog"] {
+        let (dbs, setup) = blog_store(&format!("ext_rust_{source}"), true).await;
+        blog_changes(&dbs).await;
+        let mut options = DeltaOptions {
+            skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+            once: true,
+            ..DeltaOptions::default()
+        };
+        assert!(!options.skip_steps.contains(&"GreatBlog Step".to_string()));
+        if source == "binlog" {
+            options.binlog = Some(BinlogOptions {
+                start: None,
+                server_id: 6000 + (std::process::id() % 1000),
+                heartbeat: std::time::Duration::from_secs(1),
+            });
+        }
+        migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
+        let (posts, tags) = blog_in_m2(&dbs).await;
+        assert_eq!(posts.len(), 2, "{source}");
+        assert_eq!(tags.len(), 2, "{source}");
+        let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+            .await
+            .unwrap();
+        let keys: Vec<(u32, Option<String>)> = m2
+            .query("SELECT post_id, url_key FROM greatblog_post ORDER BY post_id")
+            .await
+            .unwrap();
+        assert_eq!(
+            keys,
+            vec![
+                (1, Some("hello-world".to_string())),
+                (2, Some("second".to_string()))
+            ],
+            "{source}"
+        );
+    }
 }

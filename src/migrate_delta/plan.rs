@@ -31,6 +31,16 @@ fn group_of<'s>(
         return Some(("delta_map".into(), None, None));
     }
     let bare = class.trim_start_matches('\\');
+    // A step implemented in Rust and registered under this class name.
+    if let Some(logic) = setup
+        .registry
+        .classes()
+        .iter()
+        .find(|c| c.class.eq_ignore_ascii_case(bare))
+        .and_then(|c| c.logic.clone())
+    {
+        return Some((logic.0.group().to_string(), Some(logic.0), None));
+    }
     if let Some(decl) = setup
         .map_steps
         .iter()
@@ -124,18 +134,22 @@ pub(super) async fn plan(
             continue;
         };
         // A map step of the user's own reads its tables through its own map file.
+        let own_map = match (declared, &logic) {
+            (Some(decl), _) => Some(decl.map.clone()),
+            (None, Some(logic)) => match logic.map_file_option() {
+                Some(option) => Some(crate::config::MapRules::load(
+                    &setup.config.options.required_file(option)?,
+                )?),
+                None => None,
+            },
+            _ => None,
+        };
         let own_mappings;
-        let mappings = match declared {
-            Some(decl) => {
+        let mappings = match own_map {
+            Some(own) => {
                 // Its map speaks for its group's tables only (the Map step's map checks the
                 // rest), so the whole-database integrity report does not apply.
-                let (m, _) = map::plan(
-                    &decl.map,
-                    &m1_schema,
-                    &m2_schema,
-                    &source_prefix,
-                    &dest_prefix,
-                )?;
+                let (m, _) = map::plan(&own, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
                 own_mappings = m;
                 &own_mappings
             }

@@ -5,5 +5,5 @@ mod registry;
 pub mod sales_increment;
 pub mod step;
 
-pub use registry::{Availability, StepClass, StepRegistry, UnknownStepClass};
+pub use registry::{Availability, StepClass, StepLogic, StepRegistry, UnknownStepClass};
 pub use step::Step;

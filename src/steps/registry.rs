@@ -14,6 +14,18 @@ pub enum Availability {
     NotYetBuilt,
 }
 
+/// A step's logic beyond the map, registered in Rust: compared by identity.
+#[derive(Debug, Clone)]
+pub struct StepLogic(pub std::sync::Arc<dyn super::Step>);
+
+impl PartialEq for StepLogic {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StepLogic {}
+
 /// One DMT class name and what it resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepClass {
@@ -24,6 +36,8 @@ pub struct StepClass {
     /// The stages this class can serve (`Version191to2000` serves integrity, data and volume).
     pub stages: Vec<Stage>,
     pub availability: Availability,
+    /// Delta logic of a step implemented in Rust by the user (see `register_step`).
+    pub logic: Option<StepLogic>,
 }
 
 /// A class name in config.xml that no registered step answers to, or used for the wrong stage.
@@ -196,6 +210,7 @@ impl StepRegistry {
                 } else {
                     Availability::NotYetBuilt
                 },
+                logic: None,
             })
             .collect();
         StepRegistry { classes }
@@ -209,6 +224,19 @@ impl StepRegistry {
         self.classes.push(StepClass {
             class: name,
             ..class
+        });
+    }
+
+    /// Registers a delta step implemented in Rust under the class name config.xml uses for it
+    /// (`<delta>Vendor\\GreatBlog\\Delta</delta>`): the pipeline runs the generic map path over
+    /// the tables of its group, then its `after_apply` in each batch's transaction.
+    pub fn register_step(&mut self, class: &str, step: std::sync::Arc<dyn super::Step>) {
+        self.register(StepClass {
+            class: class.to_string(),
+            step: "custom".into(),
+            stages: vec![Stage::Delta],
+            availability: Availability::Built,
+            logic: Some(StepLogic(step)),
         });
     }
 
@@ -302,6 +330,7 @@ mod tests {
             step: "greatblog".into(),
             stages: vec![Stage::Delta],
             availability: Availability::Built,
+            logic: None,
         });
         let c = r
             .resolve(&class(Stage::Delta, "Vendor\\GreatBlog\\Delta"))

@@ -27,6 +27,11 @@ pub trait Step: Send + Sync + std::fmt::Debug {
     /// The deltalog group of deltalog.xml this step follows (`delta_sales_sequence`).
     fn group(&self) -> &str;
 
+    /// The config.xml option naming the map file of this step's tables; `None`: `map_file`.
+    fn map_file_option(&self) -> Option<&str> {
+        None
+    }
+
     /// Runs inside the batch's M2 transaction, after the table's rows were written (deleted
     /// keys included): `keys` are the M1 deltalog keys of the batch for this table.
     fn after_apply<'a>(
