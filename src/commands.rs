@@ -110,6 +110,7 @@ pub fn run(command: Command) -> Result<i32> {
                 chunk_time: std::time::Duration::from_millis(chunk_time_ms.max(1)),
                 max_rows_per_second,
                 recheck_after: std::time::Duration::from_millis(recheck_after_ms),
+                before_recheck: None,
             };
             verify(&setup, &options, report_json.as_deref())
         }

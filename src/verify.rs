@@ -41,6 +41,19 @@ pub struct VerifyOptions {
     pub max_rows_per_second: Option<u64>,
     /// Wait before a differing key is read again on both sides.
     pub recheck_after: Duration,
+    /// Called with the M2 table's name when its first read found differences, before the
+    /// wait and the re-check (for a progress display, or a test that changes a row there).
+    pub before_recheck: Option<RecheckHook>,
+}
+
+/// A callback run before a table's differing keys are read again.
+#[derive(Clone)]
+pub struct RecheckHook(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for RecheckHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecheckHook")
+    }
 }
 
 impl Default for VerifyOptions {
@@ -51,6 +64,7 @@ impl Default for VerifyOptions {
             chunk_time: Duration::from_millis(500),
             max_rows_per_second: None,
             recheck_after: Duration::from_secs(2),
+            before_recheck: None,
         }
     }
 }
@@ -710,6 +724,9 @@ async fn recheck(
         ..Default::default()
     };
     if let Some(first) = found.first_at {
+        if let Some(hook) = &options.before_recheck {
+            (hook.0)(&plan.mapping.destination_table);
+        }
         let due = first + options.recheck_after;
         let now = Instant::now();
         if due > now {

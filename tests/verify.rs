@@ -268,3 +268,70 @@ async fn a_bad_config_or_an_unreachable_database_is_one_line_with_its_exit_code(
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_key_changed_since_it_was_read_is_rechecked_before_it_is_reported() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let (dbs, setup) = copied("verify_recheck").await;
+    let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    let (id, status): (u64, String) = m2
+        .query_first("SELECT entity_id, status FROM sales_order ORDER BY entity_id LIMIT 1")
+        .await
+        .unwrap()
+        .unwrap();
+    // M2 behind M1, as while migrate:delta has not applied a change yet.
+    m2.exec_drop(
+        "UPDATE sales_order SET status = 'behind', updated_at = updated_at WHERE entity_id = ?",
+        (id,),
+    )
+    .await
+    .unwrap();
+    // The "delta" catches up after the first read and before the re-check.
+    let caught_up = Arc::new(AtomicBool::new(false));
+    let (flag, m2_config) = (caught_up.clone(), dbs.m2.clone());
+    let hook = move |table: &str| {
+        if table != "sales_order" {
+            return;
+        }
+        let (status, m2_config) = (status.clone(), m2_config.clone());
+        // A runtime of its own on a thread of its own: the hook is called inside verify's.
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let mut m2 = mage_migrate::db::connect(Side::M2, &m2_config, &[])
+                        .await
+                        .unwrap();
+                    m2.exec_drop(
+                        "UPDATE sales_order SET status = ?, updated_at = updated_at WHERE entity_id = ?",
+                        (status, id),
+                    )
+                    .await
+                    .unwrap();
+                })
+        })
+        .join()
+        .unwrap();
+        flag.store(true, Ordering::SeqCst);
+    };
+    let options = mage_migrate::verify::VerifyOptions {
+        tables: vec!["sales_order".into()],
+        recheck_after: std::time::Duration::ZERO,
+        before_recheck: Some(mage_migrate::verify::RecheckHook(Arc::new(hook))),
+        ..Default::default()
+    };
+    let report = mage_migrate::verify::run(&setup, &options).await.unwrap();
+    assert!(
+        caught_up.load(Ordering::SeqCst),
+        "the first read found the difference"
+    );
+    assert!(report.is_equal(), "{:?}", report.lines());
+    let orders = count(&dbs, Side::M1, "SELECT COUNT(*) FROM sales_flat_order").await;
+    assert_eq!(report.tables[0].equal, orders);
+}
