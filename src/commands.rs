@@ -94,9 +94,25 @@ pub fn run(command: Command) -> Result<i32> {
             let setup = Setup::load(&config.config)?;
             precheck(&setup, source, server_id)
         }
-        Command::Verify(config) => {
-            Setup::load(&config.config)?;
-            Err(Error::not_available("verify"))
+        Command::Verify {
+            config,
+            tables,
+            report_json,
+            chunk_rows,
+            chunk_time_ms,
+            max_rows_per_second,
+            recheck_after_ms,
+        } => {
+            let setup = Setup::load(&config.config)?;
+            let options = crate::verify::VerifyOptions {
+                tables,
+                chunk_rows: chunk_rows.map(|n| n as usize),
+                chunk_time: std::time::Duration::from_millis(chunk_time_ms.max(1)),
+                max_rows_per_second,
+                recheck_after: std::time::Duration::from_millis(recheck_after_ms),
+                before_recheck: None,
+            };
+            verify(&setup, &options, report_json.as_deref())
         }
         Command::Bench {
             subject,
@@ -299,6 +315,24 @@ fn precheck(
         count(Outcome::Warn)
     );
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Prints one line per table (and example keys where it differs); exit 1 when any differs.
+fn verify(
+    setup: &Setup,
+    options: &crate::verify::VerifyOptions,
+    report_json: Option<&std::path::Path>,
+) -> Result<i32> {
+    let report = runtime()?.block_on(crate::verify::run(setup, options))?;
+    let mut out = std::io::stdout().lock();
+    for line in report.lines() {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(path) = report_json {
+        std::fs::write(path, report.to_json() + "\n")
+            .map_err(|e| Error::Usage(format!("--report-json {}: {e}", path.display())))?;
+    }
+    Ok(if report.is_equal() { 0 } else { 1 })
 }
 
 fn migrate_data(setup: &Setup, options: &crate::migrate_data::DataOptions) -> Result<i32> {

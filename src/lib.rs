@@ -21,6 +21,7 @@ pub mod source;
 pub mod steps;
 pub mod storefront;
 pub mod transform;
+pub mod verify;
 
 mod commands;
 

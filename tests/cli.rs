@@ -250,30 +250,30 @@ fn files_resolve_beside_config_xml_from_any_directory() {
     let path = dmt_root("resolve_anywhere", CONFIG, MAP, DELTALOG);
     let elsewhere = support::scratch_dir("resolve_anywhere_cwd");
     let out = run(&["verify", path.to_str().unwrap()], &elsewhere);
-    // The files were all found and read: what is left is the honest answer.
-    assert_eq!(
-        (out.code, out.stderr.as_str()),
-        (
-            2,
-            concat!(
-                "error: verify is not available yet in mage-migrate ",
-                env!("CARGO_PKG_VERSION"),
-                "\n"
-            )
-        )
+    // The files were all found and read: what is left is the unreachable database.
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: M1 (source) root@127.0.0.1:1/magento1: connect: "),
+        "{}",
+        out.stderr
     );
 }
 
 #[test]
-fn commands_not_built_yet_say_so() {
-    let path = dmt_root("not_built", CONFIG, MAP, DELTALOG);
+fn options_not_built_yet_say_so() {
+    let config = CONFIG.replace(
+        "user=\"root\" password=\"s3cret\"/>",
+        "user=\"root\" password=\"s3cret\" ssl_ca=\"/etc/ssl/ca.pem\"/>",
+    );
+    let path = dmt_root("not_built", &config, MAP, DELTALOG);
     let root = path.parent().unwrap().parent().unwrap();
     let out = run(&["verify", "etc/config.xml"], root);
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr,
         format!(
-            "error: verify is not available yet in mage-migrate {}\n",
+            "error: TLS for the M1 (source) database (ssl_ca/ssl_cert/ssl_key in config.xml) is not available yet in mage-migrate {}\n",
             env!("CARGO_PKG_VERSION")
         )
     );
