@@ -280,6 +280,27 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             .get_conn()
             .await
             .map_err(|e| connect_error(Side::M2, e, &m2_target))?;
+        // OrderGrids' data part: the M2 grids rebuilt from the copied M2 sales tables.
+        let runs_grids = setup.steps("data").iter().any(|s| {
+            !skipped_steps.contains(&s.config.title)
+                && s.classes
+                    .iter()
+                    .any(|c| c.class.eq_ignore_ascii_case("Migration\\Step\\OrderGrids\\Data"))
+        });
+        if runs_grids {
+            let o = &setup.config.options;
+            let grids = crate::steps::order_grids::OrderGrids {
+                source_prefix: o.source_prefix(),
+                dest_prefix: o.dest_prefix(),
+                documents: Vec::new(),
+            };
+            let empty = std::collections::BTreeSet::new();
+            let rows = grids
+                .refresh(&mut m2, None, &empty, &empty, &empty)
+                .await
+                .map_err(|e| e.with_target(&m2_target))?;
+            tracing::info!("OrderGrids: M2 grids rebuilt from the copied sales tables ({rows} rows written)");
+        }
         let (tables, warnings) = volume_check(&mut m1, &mut m2, &by_destination)
             .await
             .map_err(|e| e.with_target(&m2_target))?;

@@ -23,7 +23,9 @@ use mysql_async::{Conn, Pool, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::checks::{sweep_orphans, volume_check};
+use super::checks::{
+    ensure_derivations, run_derivations, sweep_orphans, volume_check, DERIVATIONS,
+};
 use super::plan::plan;
 use super::{take_lock, Cycle, DeltaOptions, DeltaReport, Stop, WORKER_STOPPED};
 use crate::error::{Error, Result, Side};
@@ -677,6 +679,13 @@ pub(super) async fn drive(
     }
 
     let mut worker_options = options.workers.clone();
+    let derivations = crate::db::quote_ident(&format!("{dest_prefix}{DERIVATIONS}"));
+    let deriving = plan.tables.iter().any(|t| !t.derived_by.is_empty());
+    if deriving {
+        ensure_derivations(&mut m2, &derivations).await?;
+        worker_options.derivations_table = Some(derivations.clone());
+        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
+    }
     worker_options.defer_deleted_acks = false;
     worker_options.checkpoint_table = Some(checkpoint_table.clone());
     if options.skip_errors {
@@ -863,7 +872,7 @@ pub(super) async fn drive(
                 let applied = stats.take();
                 let deleted = stats.take_deleted();
                 let imaged = stats.take_imaged();
-                if !deleted.is_empty() || !imaged.is_empty() {
+                if !deleted.is_empty() || !imaged.is_empty() || (deriving && !applied.is_empty()) {
                     // Children of deleted parents: swept once everything before is applied.
                     let barrier = Instant::now();
                     let drain = Drain::new(senders.len());
@@ -888,6 +897,9 @@ pub(super) async fn drive(
                     }
                     let drained = barrier.elapsed();
                     sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
+                    if deriving {
+                        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
+                    }
                     tracing::debug!(
                         "binlog: workers drained in {:.3} s, orphan sweep {:.3} s",
                         drained.as_secs_f64(),
@@ -1021,6 +1033,9 @@ pub(super) async fn drive(
         report.deleted += a.deleted;
     }
     sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
+    if deriving {
+        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
+    }
     report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
     for logic in &plan.logic {
         report.volume.extend(logic.volume(&mut m1, &mut m2).await?);

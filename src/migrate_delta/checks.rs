@@ -100,3 +100,69 @@ pub(super) async fn sweep_orphans(
     }
     Ok(())
 }
+
+/// M2's record of keys later steps derive from (see `Step::derives_from`).
+pub(super) const DERIVATIONS: &str = "mage_migrate_derivations";
+
+pub(super) async fn ensure_derivations(m2: &mut Conn, table: &str) -> Result<()> {
+    use mysql_async::prelude::Queryable;
+    m2.query_drop(format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\
+           step varchar(64) NOT NULL, \
+           source_table varchar(64) NOT NULL, \
+           source_key varchar(255) NOT NULL, \
+           PRIMARY KEY (step, source_table, source_key)\
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='mage-migrate: keys applied whose derived rows (order grids) are still to be rebuilt'"
+    ))
+    .await
+    .map_err(|e| Error::db(Side::M2, e, "creating the derivations table"))
+}
+
+/// After the batches drained: each deriving step gets the keys recorded for it, page by page,
+/// and the records go once it is done. Returns the keys handled.
+pub(super) async fn run_derivations(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    logic: &[std::sync::Arc<dyn crate::steps::Step>],
+    table: &str,
+) -> Result<u64> {
+    use mysql_async::prelude::Queryable;
+    let mut handled = 0u64;
+    for step in logic.iter().filter(|l| !l.derives_from().is_empty()) {
+        loop {
+            let rows: Vec<(String, String)> = m2
+                .exec(
+                    format!("SELECT source_table, source_key FROM {table} WHERE step = ? ORDER BY source_table, source_key LIMIT 5000"),
+                    (step.name(),),
+                )
+                .await
+                .map_err(|e| Error::db(Side::M2, e, "reading the derivations"))?;
+            if rows.is_empty() {
+                break;
+            }
+            let changed: Vec<(String, Vec<mysql_async::Value>)> = rows
+                .iter()
+                .filter_map(|(t, k)| {
+                    crate::migrate_data::state::decode_key(k).map(|k| (t.clone(), k))
+                })
+                .collect();
+            step.after_drain(m1, m2, &changed).await?;
+            for chunk in rows.chunks(1000) {
+                let marks = vec!["(?, ?)"; chunk.len()].join(", ");
+                let mut params: Vec<mysql_async::Value> = vec![step.name().into()];
+                for (t, k) in chunk {
+                    params.push(t.as_str().into());
+                    params.push(k.as_str().into());
+                }
+                m2.exec_drop(
+                    format!("DELETE FROM {table} WHERE step = ? AND (source_table, source_key) IN ({marks})"),
+                    params,
+                )
+                .await
+                .map_err(|e| Error::db(Side::M2, e, "removing done derivations"))?;
+            }
+            handled += rows.len() as u64;
+        }
+    }
+    Ok(handled)
+}

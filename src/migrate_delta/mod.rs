@@ -26,7 +26,7 @@ use crate::migrate_data::check_steps;
 use crate::pipeline::apply::Applied;
 use crate::pipeline::workers::{self, InFlight, Stats, WorkerOptions};
 use crate::setup::Setup;
-use checks::{sweep_orphans, volume_check};
+use checks::{ensure_derivations, run_derivations, sweep_orphans, volume_check, DERIVATIONS};
 use claims::{claim_table, wait_drained, StepBudget};
 use plan::plan;
 
@@ -333,6 +333,17 @@ async fn drive(
     }
 
     let mut worker_options = options.workers.clone();
+    let derivations = crate::db::quote_ident(&format!(
+        "{}{DERIVATIONS}",
+        setup.config.options.dest_prefix()
+    ));
+    let deriving = plan.tables.iter().any(|t| !t.derived_by.is_empty());
+    if deriving {
+        ensure_derivations(&mut m2, &derivations).await?;
+        worker_options.derivations_table = Some(derivations.clone());
+        // What a crash left to derive.
+        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
+    }
     if options.skip_errors {
         let dest_prefix = setup.config.options.dest_prefix();
         worker_options.quarantine = Some(Arc::new(
@@ -419,6 +430,9 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
                 sweep_orphans(&mut m1, &mut m2, &tables, &stats, true).await?;
+                if deriving {
+                    run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
+                }
                 tracing::debug!(
                     "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
                     claiming.elapsed().as_secs_f64()

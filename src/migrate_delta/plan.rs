@@ -48,6 +48,40 @@ fn group_of<'s>(
     {
         return Some((decl.group.clone(), None, Some(decl)));
     }
+    if class.eq_ignore_ascii_case("Migration\\Step\\OrderGrids\\Delta") {
+        // Its documents: order_grids_document_groups_file, else the DMT's stock list.
+        let stock = [
+            "sales_flat_order",
+            "sales_flat_order_address",
+            "sales_flat_invoice",
+            "sales_flat_shipment",
+            "sales_flat_creditmemo",
+            "sales_flat_order_payment",
+        ];
+        let documents = match o.file("order_grids_document_groups_file") {
+            Ok(Some(path)) => match crate::config::Groups::load(&path) {
+                Ok(groups) => groups
+                    .documents_of("source_documents")
+                    .into_iter()
+                    .map(|(d, _)| d.to_string())
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!("{e}; OrderGrids follows the DMT's stock documents");
+                    stock.iter().map(|d| d.to_string()).collect()
+                }
+            },
+            _ => stock.iter().map(|d| d.to_string()).collect(),
+        };
+        return Some((
+            String::new(),
+            Some(std::sync::Arc::new(crate::steps::order_grids::OrderGrids {
+                source_prefix: o.source_prefix(),
+                dest_prefix: o.dest_prefix(),
+                documents,
+            })),
+            None,
+        ));
+    }
     if class.eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Delta") {
         return Some((
             "delta_sales_sequence".into(),
@@ -244,6 +278,15 @@ pub(super) async fn plan(
                 row.table,
                 setup.config.path.display()
             )));
+        }
+    }
+    // Tables later steps derive from record their keys with each batch.
+    for logic in &plan.logic {
+        let from = logic.derives_from();
+        for table in &mut plan.tables {
+            if from.contains(&table.reader.tracked.source_table) {
+                table.derived_by.push(logic.name().to_string());
+            }
         }
     }
     let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;

@@ -35,6 +35,8 @@ pub struct DeltaTable {
     pub parents: Vec<super::sweep::ChildKey>,
     /// The step's logic beyond the map, run in each batch's transaction (SalesIncrement …).
     pub step: Option<std::sync::Arc<dyn crate::steps::Step>>,
+    /// Steps that derive from this table's changes once batches drain (their names).
+    pub derived_by: Vec<String>,
 }
 
 impl DeltaTable {
@@ -87,6 +89,7 @@ impl DeltaTable {
             children: Vec::new(),
             parents: Vec::new(),
             step: None,
+            derived_by: Vec::new(),
         })
     }
 

@@ -118,6 +118,9 @@ pub struct WorkerOptions {
     pub defer_deleted_acks: bool,
     /// Binlog: M2's checkpoint table, where each worker stores its position with its rows.
     pub checkpoint_table: Option<String>,
+    /// M2's `mage_migrate_derivations` (quoted), where batches record the keys later steps
+    /// derive from.
+    pub derivations_table: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -131,6 +134,7 @@ impl Default for WorkerOptions {
             quarantine: None,
             defer_deleted_acks: true,
             checkpoint_table: None,
+            derivations_table: None,
         }
     }
 }
@@ -556,7 +560,17 @@ async fn apply_with_retries(
     let mut attempt = 1;
     loop {
         let result = match sessions.open().await {
-            Ok((m1, m2)) => apply_batch(tables, m1, m2, by_table, checkpoint).await,
+            Ok((m1, m2)) => {
+                apply_batch(
+                    tables,
+                    m1,
+                    m2,
+                    by_table,
+                    checkpoint,
+                    options.derivations_table.as_deref(),
+                )
+                .await
+            }
             Err(e) => Err(e),
         };
         if result.is_err() {
@@ -666,6 +680,7 @@ async fn apply_batch(
     m2: &mut Conn,
     by_table: &Batch,
     checkpoint: Option<&(&str, usize, Position)>,
+    derivations: Option<&str>,
 ) -> Result<Vec<(usize, Applied, Vec<Vec<Value>>)>> {
     let mut tx = m2
         .start_transaction(TxOpts::default())
@@ -708,6 +723,34 @@ async fn apply_batch(
         if let Some(step) = &t.step {
             let keys: Vec<Vec<Value>> = by_table[table].iter().map(|p| p.key.clone()).collect();
             step.after_apply(m1, &mut tx, t, &keys).await?;
+        }
+        if let (Some(derivations), false) = (derivations, t.derived_by.is_empty()) {
+            // What later steps derive from, recorded with the rows (a crash keeps both or neither).
+            let entries: Vec<&Pending> = by_table[table]
+                .iter()
+                .filter(|p| p.change.is_some())
+                .collect();
+            for step in &t.derived_by {
+                for chunk in entries.chunks(500) {
+                    let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                    let params: Vec<Value> = chunk
+                        .iter()
+                        .flat_map(|p| {
+                            [
+                                Value::from(step.as_str()),
+                                Value::from(t.reader.tracked.source_table.as_str()),
+                                Value::from(crate::migrate_data::state::encode_key(&p.key)),
+                            ]
+                        })
+                        .collect();
+                    tx.exec_drop(
+                        format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key) VALUES {values}"),
+                        params,
+                    )
+                    .await
+                    .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
+                }
+            }
         }
         let swept = if t.children.is_empty() || t.partial_key {
             Vec::new()

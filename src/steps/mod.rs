@@ -1,6 +1,7 @@
 //! Steps: the units of work config.xml names by DMT class (`Migration\Step\Map\Delta`).
 
 pub mod map;
+pub mod order_grids;
 mod registry;
 pub mod sales_increment;
 pub mod step;

@@ -188,6 +188,10 @@ const BUILT: &[&str] = &[
     "Map\\Delta",
     "SalesIncrement\\Delta",
     "SalesIncrement\\Volume",
+    "OrderGrids\\Integrity",
+    "OrderGrids\\Data",
+    "OrderGrids\\Delta",
+    "OrderGrids\\Volume",
 ];
 
 /// Resolves config.xml class names to steps.

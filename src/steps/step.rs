@@ -24,8 +24,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// deadlock, a replay after a crash): it must be idempotent and derive its writes from the
 /// current M1 rows or from M2, never from counting calls. It must not commit or roll back.
 pub trait Step: Send + Sync + std::fmt::Debug {
-    /// The deltalog group of deltalog.xml this step follows (`delta_sales_sequence`).
+    /// The deltalog group of deltalog.xml this step follows (`delta_sales_sequence`); empty
+    /// for a step that follows no group of its own (OrderGrids derives from the Map step's).
     fn group(&self) -> &str;
+
+    /// A name for the step's records in M2 (`mage_migrate_derivations.step`).
+    fn name(&self) -> &str {
+        self.group()
+    }
 
     /// The config.xml option naming the map file of this step's tables; `None`: `map_file`.
     fn map_file_option(&self) -> Option<&str> {
@@ -41,6 +47,24 @@ pub trait Step: Send + Sync + std::fmt::Debug {
         table: &'a DeltaTable,
         keys: &'a [Vec<Value>],
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// M1 tables (with prefix) whose applied keys this step derives from once the batches in
+    /// flight have drained (OrderGrids: the sales tables the grids are built from). Each batch
+    /// records them in M2's `mage_migrate_derivations` in its own transaction.
+    fn derives_from(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// After the batches drained: the recorded (M1 table, key) pairs, to derive from M2's now
+    /// committed rows. Idempotent; the records are removed after it returns.
+    fn after_drain<'a>(
+        &'a self,
+        _m1: &'a mut Conn,
+        _m2: &'a mut Conn,
+        _changed: &'a [(String, Vec<Value>)],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// The step's volume check at the end of a run: one line per difference.
     fn volume<'a>(
