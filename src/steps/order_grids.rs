@@ -4,6 +4,9 @@
 //! §4.1): names and addresses from `sales_order_address`, the payment method from
 //! `sales_order_payment`, the order's columns for the other grids.
 //!
+//! A grid row is built only once its order is in M2 (a shipment applied before its order, by a
+//! budget-split cycle or another worker, gets its row when the order's own refresh comes).
+//!
 //! The grids read rows other workers may be writing, so they are not rebuilt inside a batch:
 //! each batch records the keys it applied in M2's `mage_migrate_derivations`, in its own
 //! transaction; once the batches in flight have drained, those keys' grids are rebuilt and the
@@ -119,7 +122,7 @@ impl OrderGrids {
                      x.store_currency_code, x.order_currency_code, x.base_currency_code, \
                      x.global_currency_code, {bn}, {ba}, {sa}, o.shipping_description, x.base_subtotal, \
                      x.base_shipping_amount, x.grand_total, x.created_at, x.updated_at, x.base_grand_total \
-                     FROM {} x LEFT JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
+                     FROM {} x JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
                     self.t("sales_invoice")
                 ),
             ),
@@ -136,7 +139,7 @@ impl OrderGrids {
                     "SELECT x.entity_id, x.increment_id, x.store_id, o.increment_id, x.order_id, o.created_at, \
                      {cn}, x.total_qty, x.shipment_status, o.status, {ba}, {sa}, {bn}, {sn}, o.customer_email, \
                      o.customer_group_id, {pay}, o.shipping_description, x.created_at, x.updated_at \
-                     FROM {} x LEFT JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
+                     FROM {} x JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
                     self.t("sales_shipment")
                 ),
             ),
@@ -155,7 +158,7 @@ impl OrderGrids {
                      o.created_at, {bn}, x.state, x.base_grand_total, o.status, x.store_id, {ba}, {sa}, {cn}, \
                      o.customer_email, o.customer_group_id, {pay}, o.shipping_description, x.subtotal, \
                      x.shipping_amount, x.adjustment_positive, x.adjustment_negative, o.base_grand_total \
-                     FROM {} x LEFT JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
+                     FROM {} x JOIN {order} o ON o.entity_id = x.order_id {joins} WHERE {{where}}",
                     self.t("sales_creditmemo")
                 ),
             ),
