@@ -914,3 +914,49 @@ async fn order_grids_follow_their_orders_with_both_sources() {
         assert_eq!(left, Some(0), "{source}");
     }
 }
+
+#[tokio::test]
+async fn the_log_step_follows_visitors_into_customer_visitor_with_both_sources() {
+    for source in ["deltalog", "binlog"] {
+        let (dbs, setup) = migrated(&format!("binlog_log_{source}")).await;
+        workload(&dbs, 23, 300).await;
+        let options = if source == "binlog" {
+            binlog_options(&setup, None)
+        } else {
+            DeltaOptions {
+                skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+                once: true,
+                ..DeltaOptions::default()
+            }
+        };
+        assert!(!options.skip_steps.contains(&"Log Step".to_string()));
+        migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
+        // Every visitor the store touched is in M2 as map-log.xml says: renamed, first_visit_at
+        // moved to created_at.
+        let mut r = root(&dbs).await;
+        let touched: Vec<(u64, String, String)> = r
+            .query(format!(
+                "SELECT visitor_id, CAST(created_at AS CHAR), CAST(last_visit_at AS CHAR) FROM `{}`.customer_visitor ORDER BY 1",
+                dbs.m2.name
+            ))
+            .await
+            .unwrap();
+        assert!(touched.len() > 5, "{source}: {touched:?}");
+        for (id, created, last) in &touched {
+            let m1row: Option<(String, String)> = r
+                .query_first(format!(
+                    "SELECT CAST(first_visit_at AS CHAR), CAST(last_visit_at AS CHAR) FROM `{}`.log_visitor WHERE visitor_id = {id}",
+                    dbs.m1.name
+                ))
+                .await
+                .unwrap();
+            assert_eq!(
+                m1row,
+                Some((created.clone(), last.clone())),
+                "{source}: visitor {id}"
+            );
+        }
+    }
+}

@@ -15,6 +15,16 @@ use crate::setup::Setup;
 use crate::source::deltalog::DeltalogReader;
 use crate::steps::map;
 
+/// Where a step's map rules come from.
+enum StepMap<'s> {
+    /// `map_file`, the Map step's.
+    Main,
+    /// A map step of the user's own, declared in `<options>`.
+    Declared(&'s crate::setup::MapStepDecl),
+    /// The file a config.xml option names (`log_map_file`).
+    Option(&'static str),
+}
+
 /// The deltalog group of a delta step this version runs, by DMT class, and its step logic
 /// beyond the map (none for the Map step).
 #[allow(clippy::type_complexity)]
@@ -24,11 +34,11 @@ fn group_of<'s>(
 ) -> Option<(
     String,
     Option<std::sync::Arc<dyn crate::steps::Step>>,
-    Option<&'s crate::setup::MapStepDecl>,
+    StepMap<'s>,
 )> {
     let o = &setup.config.options;
     if class.eq_ignore_ascii_case("Migration\\Step\\Map\\Delta") {
-        return Some(("delta_map".into(), None, None));
+        return Some(("delta_map".into(), None, StepMap::Main));
     }
     let bare = class.trim_start_matches('\\');
     // A step implemented in Rust and registered under this class name.
@@ -39,14 +49,18 @@ fn group_of<'s>(
         .find(|c| c.class.eq_ignore_ascii_case(bare))
         .and_then(|c| c.logic.clone())
     {
-        return Some((logic.0.group().to_string(), Some(logic.0), None));
+        return Some((logic.0.group().to_string(), Some(logic.0), StepMap::Main));
     }
     if let Some(decl) = setup
         .map_steps
         .iter()
         .find(|d| d.class.eq_ignore_ascii_case(bare))
     {
-        return Some((decl.group.clone(), None, Some(decl)));
+        return Some((decl.group.clone(), None, StepMap::Declared(decl)));
+    }
+    if class.eq_ignore_ascii_case("Migration\\Step\\Log\\Delta") {
+        // The DMT's Log delta is the plain map delta over its own group and map file.
+        return Some(("delta_log".into(), None, StepMap::Option("log_map_file")));
     }
     if class.eq_ignore_ascii_case("Migration\\Step\\OrderGrids\\Delta") {
         // Its documents: order_grids_document_groups_file, else the DMT's stock list.
@@ -79,7 +93,7 @@ fn group_of<'s>(
                 dest_prefix: o.dest_prefix(),
                 documents,
             })),
-            None,
+            StepMap::Main,
         ));
     }
     if class.eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Delta") {
@@ -91,7 +105,7 @@ fn group_of<'s>(
                     dest_prefix: o.dest_prefix(),
                 },
             )),
-            None,
+            StepMap::Main,
         ));
     }
     None
@@ -169,8 +183,11 @@ pub(super) async fn plan(
         };
         // A map step of the user's own reads its tables through its own map file.
         let own_map = match (declared, &logic) {
-            (Some(decl), _) => Some(decl.map.clone()),
-            (None, Some(logic)) => match logic.map_file_option() {
+            (StepMap::Declared(decl), _) => Some(decl.map.clone()),
+            (StepMap::Option(option), _) => Some(crate::config::MapRules::load(
+                &setup.config.options.required_file(option)?,
+            )?),
+            (StepMap::Main, Some(logic)) => match logic.map_file_option() {
                 Some(option) => Some(crate::config::MapRules::load(
                     &setup.config.options.required_file(option)?,
                 )?),

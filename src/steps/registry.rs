@@ -188,6 +188,8 @@ const BUILT: &[&str] = &[
     "Map\\Delta",
     "SalesIncrement\\Delta",
     "SalesIncrement\\Volume",
+    "Log\\Delta",
+    "Log\\Volume",
     "OrderGrids\\Integrity",
     "OrderGrids\\Data",
     "OrderGrids\\Delta",
