@@ -960,3 +960,51 @@ async fn the_log_step_follows_visitors_into_customer_visitor_with_both_sources()
         }
     }
 }
+
+#[tokio::test]
+async fn the_inventory_step_is_a_logged_skip_without_msi_and_says_so_with_it() {
+    let (dbs, setup) = migrated("binlog_inventory").await;
+    let options = DeltaOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+        once: true,
+        ..DeltaOptions::default()
+    };
+    assert!(!options.skip_steps.contains(&"Inventory Step".to_string()));
+    migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut r = root(&dbs).await;
+    r.query_drop(format!(
+        "CREATE TABLE `{}`.inventory_source_item (source_item_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, source_code varchar(255) NOT NULL, sku varchar(64) NOT NULL, quantity decimal(12,4) NOT NULL DEFAULT 0, status smallint unsigned NOT NULL DEFAULT 0)",
+        dbs.m2.name
+    ))
+    .await
+    .unwrap();
+    // A Magento 2 with MSI has the DMT's map ignore its tables.
+    let etc = support::fixture_etc();
+    let map = std::fs::read_to_string(etc.join("1.9.4.5/map.xml.dist"))
+        .unwrap()
+        .replacen(
+            "<destination>\n        <document_rules>",
+            "<destination>\n        <document_rules>\n            <ignore><document>inventory_*</document></ignore>",
+            1,
+        );
+    let dir = setup.config.path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("map.xml"), map).unwrap();
+    let config = std::fs::read_to_string(&setup.config.path)
+        .unwrap()
+        .replace(
+            &format!("{}/1.9.4.5/map.xml.dist", etc.display()),
+            &dir.join("map.xml").display().to_string(),
+        );
+    std::fs::write(&setup.config.path, config).unwrap();
+    let setup = Setup::load(&setup.config.path).unwrap();
+    let err = migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
+    assert!(
+        err.to_string().starts_with("the Inventory step into Magento 2's MSI tables (inventory_source_item); leave it to the DMT with --skip-step \"Inventory Step\" is not available yet"),
+        "{err}"
+    );
+}

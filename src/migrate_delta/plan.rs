@@ -176,6 +176,24 @@ pub(super) async fn plan(
         if options.skip_steps.contains(&step.config.title) {
             continue;
         }
+        if step.classes.iter().any(|c| {
+            c.class
+                .eq_ignore_ascii_case("Migration\\Step\\Inventory\\Delta")
+        }) {
+            // As the DMT: the Inventory step only feeds M2's MSI tables, when M2 has them.
+            let msi = format!("{dest_prefix}inventory_source_item");
+            if m2_schema.table(&msi).is_some() {
+                return Err(Error::not_available(format!(
+                    "the Inventory step into Magento 2's MSI tables ({msi}); leave it to the DMT with --skip-step \"{}\"",
+                    step.config.title
+                )));
+            }
+            tracing::info!(
+                "{}: Magento 2 has no MSI tables ({msi}), so there is nothing to feed (as the DMT)",
+                step.config.title
+            );
+            continue;
+        }
         let Some((group, logic, declared)) =
             step.classes.iter().find_map(|c| group_of(&c.class, setup))
         else {

@@ -190,6 +190,8 @@ const BUILT: &[&str] = &[
     "SalesIncrement\\Volume",
     "Log\\Delta",
     "Log\\Volume",
+    "Inventory\\Delta",
+    "Inventory\\Volume",
     "OrderGrids\\Integrity",
     "OrderGrids\\Data",
     "OrderGrids\\Delta",
