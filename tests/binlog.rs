@@ -778,6 +778,34 @@ async fn sales_increment_carries_the_last_increment_ids_with_both_sources() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let rows = increments(&dbs).await;
+        // migrate:data's SalesIncrement part created every sequence with M1's last number; the
+        // delta carried the workload's new ones.
+        assert!(
+            rows.iter().all(|(_, _, n, m2)| n == m2),
+            "{source}: {rows:?}"
+        );
+        let mut r = root(&dbs).await;
+        let stores: Option<u64> = r
+            .query_first(format!("SELECT COUNT(*) FROM `{}`.core_store", dbs.m1.name))
+            .await
+            .unwrap();
+        let profiles: Vec<(String, u64, String, String)> = r
+            .query(format!(
+                "SELECT m.entity_type, m.store_id, m.sequence_table, p.prefix FROM `{0}`.sales_sequence_meta m \
+                 JOIN `{0}`.sales_sequence_profile p USING (meta_id) ORDER BY 1, 2",
+                dbs.m2.name
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            profiles.len() as u64,
+            5 * stores.unwrap(),
+            "{source}: {profiles:?}"
+        );
+        assert!(profiles.iter().all(
+            |(t, s, table, prefix)| *table == format!("sequence_{t}_{s}")
+                && *prefix == s.to_string()
+        ));
         let changed: Vec<_> = rows.iter().filter(|(_, _, _, m2)| *m2 > 0).collect();
         assert!(changed.len() >= 2, "{source}: {rows:?}");
         for (code, store, number, m2) in &changed {

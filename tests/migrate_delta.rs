@@ -642,8 +642,7 @@ async fn the_volume_check_says_which_way_a_table_differs_and_why() {
         .await
         .unwrap();
     let report = once(&setup).await;
-    // (SalesIncrement's own check reports the sequences its data step, left to the DMT here,
-    // did not fill.)
+    // (Other steps' checks, such as SalesIncrement's, have lines of their own.)
     let lines: Vec<&String> = report
         .volume
         .iter()

@@ -301,6 +301,26 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
                 .map_err(|e| e.with_target(&m2_target))?;
             tracing::info!("OrderGrids: M2 grids rebuilt from the copied sales tables ({rows} rows written)");
         }
+        // SalesIncrement's data part: M2's sequences continue M1's increment ids.
+        let runs_sequences = setup.steps("data").iter().any(|s| {
+            !skipped_steps.contains(&s.config.title)
+                && s.classes.iter().any(|c| {
+                    c.class
+                        .eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Data")
+                })
+        });
+        if runs_sequences {
+            let o = &setup.config.options;
+            let step = crate::steps::sales_increment::SalesIncrement {
+                source_prefix: o.source_prefix(),
+                dest_prefix: o.dest_prefix(),
+            };
+            let created = step.data(&mut m1, &mut m2).await.map_err(|e| match &e {
+                Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
+                _ => e.with_target(&m2_target),
+            })?;
+            tracing::info!("SalesIncrement: {created} sequence tables created with M1's last increment ids");
+        }
         let (tables, warnings) = volume_check(&mut m1, &mut m2, &by_destination)
             .await
             .map_err(|e| e.with_target(&m2_target))?;

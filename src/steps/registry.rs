@@ -186,6 +186,8 @@ const BUILT: &[&str] = &[
     "Map\\Data",
     "Map\\Volume",
     "Map\\Delta",
+    "SalesIncrement\\Integrity",
+    "SalesIncrement\\Data",
     "SalesIncrement\\Delta",
     "SalesIncrement\\Volume",
     "Log\\Delta",

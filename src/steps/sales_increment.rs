@@ -66,6 +66,73 @@ impl SalesIncrement {
     fn sequence_table(&self, code: &str, store: u64) -> String {
         format!("{}sequence_{code}_{store}", self.dest_prefix)
     }
+
+    /// `SalesIncrement\Data`, as the DMT does it: M2's sequence meta and profiles replaced, and
+    /// for each sequenced entity type and each M1 store a fresh `sequence_<type>_<store>` holding
+    /// M1's last number (prefix = store id, start 1, step 1). Returns the tables created.
+    pub async fn data(&self, m1: &mut Conn, m2: &mut Conn) -> Result<u64> {
+        let m2e = |e, what: &str| Error::db(Side::M2, e, what);
+        let stores: Vec<u64> = m1
+            .query(format!(
+                "SELECT store_id FROM {} ORDER BY store_id",
+                quote_ident(&format!("{}core_store", self.source_prefix))
+            ))
+            .await
+            .map_err(|e| Error::db(Side::M1, e, "reading core_store"))?;
+        let numbers = last_numbers(m1, &self.source_prefix, None).await?;
+        let meta = quote_ident(&format!("{}sales_sequence_meta", self.dest_prefix));
+        let profile = quote_ident(&format!("{}sales_sequence_profile", self.dest_prefix));
+        m2.query_drop(format!("DELETE FROM {profile}"))
+            .await
+            .map_err(|e| m2e(e, "clearing sales_sequence_profile"))?;
+        m2.query_drop(format!("DELETE FROM {meta}"))
+            .await
+            .map_err(|e| m2e(e, "clearing sales_sequence_meta"))?;
+        let mut created = 0;
+        for code in SEQUENCED {
+            for store in &stores {
+                let table = self.sequence_table(code, *store);
+                let quoted = quote_ident(&table);
+                m2.query_drop(format!("DROP TABLE IF EXISTS {quoted}"))
+                    .await
+                    .map_err(|e| m2e(e, &format!("dropping {table}")))?;
+                m2.query_drop(format!(
+                    "CREATE TABLE {quoted} (sequence_value int unsigned NOT NULL AUTO_INCREMENT, PRIMARY KEY (sequence_value)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                ))
+                .await
+                .map_err(|e| m2e(e, &format!("creating {table}")))?;
+                if let Some((_, _, n)) = numbers
+                    .iter()
+                    .find(|(c, s, n)| c == code && s == store && *n > 0)
+                {
+                    m2.exec_drop(
+                        format!("INSERT INTO {quoted} (sequence_value) VALUES (?)"),
+                        (n,),
+                    )
+                    .await
+                    .map_err(|e| m2e(e, &format!("writing {table}")))?;
+                }
+                m2.exec_drop(
+                    format!("INSERT INTO {meta} (entity_type, store_id, sequence_table) VALUES (?, ?, ?)"),
+                    (code, store, &table),
+                )
+                .await
+                .map_err(|e| m2e(e, "writing sales_sequence_meta"))?;
+                let meta_id = m2.last_insert_id().unwrap_or(0);
+                m2.exec_drop(
+                    format!(
+                        "INSERT INTO {profile} (meta_id, prefix, suffix, start_value, step, max_value, warning_value, is_active) \
+                         VALUES (?, ?, '', 1, 1, 4294967295, 4294966295, 1)"
+                    ),
+                    (meta_id, store.to_string()),
+                )
+                .await
+                .map_err(|e| m2e(e, "writing sales_sequence_profile"))?;
+                created += 1;
+            }
+        }
+        Ok(created)
+    }
 }
 
 impl Step for SalesIncrement {
