@@ -188,7 +188,7 @@ pub(super) async fn plan(
                     step.config.title
                 )));
             }
-            tracing::info!(
+            tracing::debug!(
                 "{}: Magento 2 has no MSI tables ({msi}), so there is nothing to feed (as the DMT)",
                 step.config.title
             );
