@@ -947,6 +947,37 @@ async fn order_grids_follow_their_orders_with_both_sources() {
 async fn the_log_step_follows_visitors_into_customer_visitor_with_both_sources() {
     for source in ["deltalog", "binlog"] {
         let (dbs, setup) = migrated(&format!("binlog_log_{source}")).await;
+        // migrate:data's Log part: every visitor, with its customer from log_customer.
+        let mut r = root(&dbs).await;
+        let counts: Option<(u64, u64)> = r
+            .query_first(format!(
+                "SELECT (SELECT COUNT(*) FROM `{}`.log_visitor), (SELECT COUNT(*) FROM `{}`.customer_visitor)",
+                dbs.m1.name, dbs.m2.name
+            ))
+            .await
+            .unwrap();
+        let (visitors, copied) = counts.unwrap();
+        assert!(visitors > 10 && visitors == copied, "{source}: {counts:?}");
+        let wrong: Option<u64> = r
+            .query_first(format!(
+                "SELECT COUNT(*) FROM `{0}`.log_customer c JOIN `{1}`.customer_visitor v ON v.visitor_id = c.visitor_id \
+                 WHERE NOT (v.customer_id <=> c.customer_id)",
+                dbs.m1.name, dbs.m2.name
+            ))
+            .await
+            .unwrap();
+        let linked: Option<u64> = r
+            .query_first(format!(
+                "SELECT COUNT(*) FROM `{}`.customer_visitor WHERE customer_id IS NOT NULL",
+                dbs.m2.name
+            ))
+            .await
+            .unwrap();
+        assert_eq!(wrong, Some(0), "{source}");
+        assert!(
+            linked.unwrap_or(0) > 0,
+            "{source}: no visitor got its customer"
+        );
         workload(&dbs, 23, 300).await;
         let options = if source == "binlog" {
             binlog_options(&setup, None)

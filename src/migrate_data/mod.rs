@@ -182,6 +182,27 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
         if !integrity.is_ok() {
             return Err(Error::Integrity(integrity.errors));
         }
+        // The Log step's data part copies its documents through its own map (map-log.xml).
+        let runs_log = runs_data_class(setup, &skipped_steps, "Migration\\Step\\Log\\Data");
+        let mut mappings = mappings;
+        if runs_log {
+            let log_map = crate::config::MapRules::load(&o.required_file("log_map_file")?)?;
+            let documents: Vec<String> = match o.file("log_document_groups_file")? {
+                Some(path) => crate::config::Groups::load(&path)?
+                    .documents_of("source_documents")
+                    .into_iter()
+                    .map(|(d, _)| format!("{source_prefix}{d}"))
+                    .collect(),
+                None => vec![format!("{source_prefix}log_visitor")],
+            };
+            let (log_mappings, _) =
+                map::plan(&log_map, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
+            mappings.extend(
+                log_mappings
+                    .into_iter()
+                    .filter(|m| documents.contains(&m.source_table)),
+            );
+        }
         let transforms = mappings
             .iter()
             .map(|m| map::MapTransformer::new(m).map(Arc::new))
@@ -301,6 +322,15 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
                 .map_err(|e| e.with_target(&m2_target))?;
             tracing::info!("OrderGrids: M2 grids rebuilt from the copied sales tables ({rows} rows written)");
         }
+        if runs_log {
+            let filled = fill_visitor_customers(&mut m1, &mut m2, &source_prefix, &dest_prefix)
+                .await
+                .map_err(|e| match &e {
+                    Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
+                    _ => e.with_target(&m2_target),
+                })?;
+            tracing::info!("Log: customer_id set on {filled} visitors from log_customer");
+        }
         // SalesIncrement's data part: M2's sequences continue M1's increment ids.
         let runs_sequences = setup.steps("data").iter().any(|s| {
             !skipped_steps.contains(&s.config.title)
@@ -341,6 +371,65 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
     let _ = m1_pool.disconnect().await;
     let _ = m2_pool.disconnect().await;
     result
+}
+
+/// Whether a data-mode class of config.xml runs (its step not skipped).
+fn runs_data_class(setup: &Setup, skipped: &[String], class: &str) -> bool {
+    setup.steps("data").iter().any(|s| {
+        !skipped.contains(&s.config.title)
+            && s.classes
+                .iter()
+                .any(|c| c.class.eq_ignore_ascii_case(class))
+    })
+}
+
+/// The Log step: `customer_visitor.customer_id` from M1's `log_customer`, by visitor (the DMT's
+/// LEFT JOIN on visitor_id), in pages.
+async fn fill_visitor_customers(
+    m1: &mut mysql_async::Conn,
+    m2: &mut mysql_async::Conn,
+    source_prefix: &str,
+    dest_prefix: &str,
+) -> Result<u64> {
+    use mysql_async::prelude::Queryable;
+    let log_customer = db::quote_ident(&format!("{source_prefix}log_customer"));
+    let visitor = db::quote_ident(&format!("{dest_prefix}customer_visitor"));
+    let mut after = 0u64;
+    let mut filled = 0u64;
+    loop {
+        let rows: Vec<(u64, u64, Option<u64>)> = m1
+            .exec(
+                format!("SELECT log_id, visitor_id, customer_id FROM {log_customer} WHERE log_id > ? ORDER BY log_id LIMIT 1000"),
+                (after,),
+            )
+            .await
+            .map_err(|e| Error::db(Side::M1, e, "reading log_customer"))?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        let pairs: Vec<(u64, u64)> = rows
+            .iter()
+            .filter_map(|(_, v, c)| c.map(|c| (*v, c)))
+            .collect();
+        if !pairs.is_empty() {
+            let cases = vec!["WHEN ? THEN ?"; pairs.len()].join(" ");
+            let marks = vec!["?"; pairs.len()].join(", ");
+            let mut params: Vec<mysql_async::Value> = Vec::new();
+            for (v, c) in &pairs {
+                params.push((*v).into());
+                params.push((*c).into());
+            }
+            params.extend(pairs.iter().map(|(v, _)| mysql_async::Value::from(*v)));
+            m2.exec_drop(
+                // last_visit_at is ON UPDATE CURRENT_TIMESTAMP in M2: kept as copied.
+                format!("UPDATE {visitor} SET customer_id = CASE visitor_id {cases} END, last_visit_at = last_visit_at WHERE visitor_id IN ({marks})"),
+                params,
+            )
+            .await
+            .map_err(|e| Error::db(Side::M2, e, "writing customer_visitor.customer_id"))?;
+            filled += m2.affected_rows();
+        }
+    }
+    Ok(filled)
 }
 
 fn connect_error(side: Side, e: mysql_async::Error, target: &str) -> Error {

@@ -190,6 +190,8 @@ const BUILT: &[&str] = &[
     "SalesIncrement\\Data",
     "SalesIncrement\\Delta",
     "SalesIncrement\\Volume",
+    "Log\\Integrity",
+    "Log\\Data",
     "Log\\Delta",
     "Log\\Volume",
     "Inventory\\Delta",
