@@ -158,6 +158,13 @@ pub enum Command {
         server_id: Option<u32>,
     },
 
+    /// After cutover: drop mage-migrate's own state tables (mage_migrate_*) from Magento 2.
+    ///
+    /// Copy progress, the recorded binlog position, worker checkpoints, quarantined keys and
+    /// pending derivations. Run `deltalog remove` first for the triggers and m2_cl_* tables in
+    /// Magento 1. Magento's own tables are never touched.
+    Cleanup(ConfigArg),
+
     /// Compare Magento 2 with Magento 1 through the map, table by table, in chunks.
     ///
     /// Reads M1 in primary-key chunks, transforms each row through map.xml, and compares a

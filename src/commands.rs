@@ -94,6 +94,22 @@ pub fn run(command: Command) -> Result<i32> {
             let setup = Setup::load(&config.config)?;
             precheck(&setup, source, server_id)
         }
+        Command::Cleanup(config) => {
+            let setup = Setup::load(&config.config)?;
+            let dropped = runtime()?.block_on(crate::cleanup::run(&setup))?;
+            if dropped.is_empty() {
+                println!("cleanup: Magento 2 holds no mage-migrate state tables");
+            } else {
+                for table in &dropped {
+                    println!("dropped {table}");
+                }
+                println!(
+                    "cleanup: {} mage-migrate state tables dropped from Magento 2",
+                    dropped.len()
+                );
+            }
+            Ok(0)
+        }
         Command::Verify {
             config,
             tables,

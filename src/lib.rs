@@ -5,6 +5,7 @@
 //! extension can register its own steps.
 
 pub mod bench;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod db;

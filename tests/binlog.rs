@@ -1067,3 +1067,63 @@ async fn the_inventory_step_is_a_logged_skip_without_msi_and_says_so_with_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn cleanup_drops_the_tools_state_tables_and_nothing_else() {
+    let (dbs, setup) = migrated("binlog_cleanup").await;
+    workload(&dbs, 3, 50).await;
+    once_binlog(&setup).await;
+    let mut r = root(&dbs).await;
+    let before = state_tables(&mut r, &dbs.m2.name).await;
+    assert_eq!(
+        before,
+        vec![
+            "mage_migrate_binlog_checkpoint",
+            "mage_migrate_binlog_start",
+            "mage_migrate_data_progress",
+            "mage_migrate_derivations"
+        ]
+    );
+    let all: Option<u64> = r
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            (&dbs.m2.name,),
+        )
+        .await
+        .unwrap();
+    let config = setup.config.path.display().to_string();
+    let (code, stdout, stderr) = support::cli(&["cleanup", config.as_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("dropped mage_migrate_binlog_checkpoint\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("cleanup: 4 mage-migrate state tables dropped from Magento 2\n"),
+        "{stdout}"
+    );
+    assert!(state_tables(&mut r, &dbs.m2.name).await.is_empty());
+    let after: Option<u64> = r
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            (&dbs.m2.name,),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after, all.map(|n| n - 4));
+    let (code, stdout, _) = support::cli(&["cleanup", config.as_str()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "cleanup: Magento 2 holds no mage-migrate state tables\n"
+    );
+}
+
+async fn state_tables(r: &mut Conn, db: &str) -> Vec<String> {
+    r.exec(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE 'mage\\_migrate\\_%' ORDER BY 1",
+        (db,),
+    )
+    .await
+    .unwrap()
+}
