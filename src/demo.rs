@@ -168,7 +168,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         &setup,
         &DeltaOptions {
             once: true,
-            ..delta_options
+            ..delta_options.clone()
         },
         Arc::new(Stop::default()),
         |_| {},
@@ -181,6 +181,89 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         followed.upserted,
         followed.deleted
     ));
-    say("Also built: migrate:delta --source binlog, verify, precheck. Not built yet in this version: the Customer Attributes step (left to the DMT), the cutover command, metrics; the demo runs the deltalog source only.");
+    let verified = verify_summary(&setup).await?;
+    say(format!("verify (M1 through the map against M2): {verified}"));
+
+    // The same store, followed from its binlog instead.
+    let started = Instant::now();
+    let counts = workload
+        .run(&mut m1, 500)
+        .await
+        .map_err(|e| db_error(Side::M1, e))?;
+    say(format!(
+        "The store reopens for {} more actions; this time migrate:delta --source binlog catches up, from the binlog position migrate:data recorded ({:.1} s of storefront)",
+        counts.values().sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    ));
+    let started = Instant::now();
+    let binlog = migrate_delta::run(
+        &setup,
+        &DeltaOptions {
+            once: true,
+            binlog: Some(crate::migrate_delta::binlog::BinlogOptions {
+                start: None,
+                server_id: crate::precheck::default_server_id(
+                    &setup.config.source.host,
+                    setup.config.source.port.unwrap_or(3306),
+                    &setup.config.source.name,
+                ),
+                heartbeat: std::time::Duration::from_secs(2),
+            }),
+            ..delta_options
+        },
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await?;
+    let check = binlog
+        .cross_check
+        .as_ref()
+        .map_or("no cross-check".to_string(), |c| {
+            if c.is_clean() {
+                "every change had its deltalog row and every deltalog row its change".to_string()
+            } else {
+                c.lines().join("; ")
+            }
+        });
+    say(format!(
+        "--source binlog: {} row changes read from the binlog, {} upserts and {} deletes in {:.2} s, up to {}; cross-check: {check}",
+        binlog.binlog_changes,
+        binlog.upserted,
+        binlog.deleted,
+        started.elapsed().as_secs_f64(),
+        binlog.binlog_position.as_deref().unwrap_or("?")
+    ));
+    let verified = verify_summary(&setup).await?;
+    say(format!("verify after the binlog catch-up: {verified}"));
+    say("Not built yet in this version: the Customer Attributes step (left to the DMT), the cutover command, metrics, TLS.");
     Ok(0)
+}
+
+/// One line: how many tables verify found equal, and which differ.
+async fn verify_summary(setup: &Setup) -> Result<String> {
+    let report = crate::verify::run(
+        setup,
+        &crate::verify::VerifyOptions {
+            recheck_after: std::time::Duration::from_millis(200),
+            ..crate::verify::VerifyOptions::default()
+        },
+    )
+    .await?;
+    // The first line of each differing table: its counts (keys are in `verify`'s own output).
+    let differ: Vec<String> = report
+        .tables
+        .iter()
+        .filter(|t| !t.is_equal())
+        .filter_map(|t| t.lines().into_iter().next())
+        .map(|l| l.trim_start_matches("DIFF").trim().to_string())
+        .collect();
+    let equal = report.tables.iter().filter(|t| t.is_equal()).count();
+    Ok(if differ.is_empty() {
+        format!("all {equal} tables equal")
+    } else {
+        format!(
+            "{equal} tables equal; differing:\n    {}\n  (what the DMT's deltalog cannot see either: tables no deltalog group tracks, such as the invoice and credit memo comments, and changes M1's own foreign keys make when a customer is deleted, which the Customer step, not built yet, would follow)",
+            differ.join("\n    ")
+        )
+    })
 }
