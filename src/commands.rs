@@ -235,6 +235,60 @@ async fn install(
     Ok(0)
 }
 
+/// Where the binlog source stands, for an operator deciding when to freeze the store: the
+/// lowest worker checkpoint in M2 against the end of M1's binlog. `None` when the binlog
+/// source never ran (or M2 or the position cannot be read).
+async fn binlog_status(m1: &mut mysql_async::Conn, setup: &Setup) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    let table = db::quote_ident(&format!(
+        "{}{}",
+        setup.config.options.dest_prefix(),
+        crate::migrate_delta::binlog::CHECKPOINT_TABLE
+    ));
+    let mut m2 = db::connect(
+        Side::M2,
+        &setup.config.destination,
+        &setup.config.options.init_statements_destination(),
+    )
+    .await
+    .ok()?;
+    let rows: Vec<(String, u64, String, f64)> = m2
+        .query(format!(
+            "SELECT binlog_file, binlog_position, gtid, TIMESTAMPDIFF(MICROSECOND, updated_at, NOW(3)) / 1e6 FROM {table}"
+        ))
+        .await
+        .ok()?;
+    let _ = m2.disconnect().await;
+    let low = rows
+        .iter()
+        .map(|(f, p, g, age)| {
+            (
+                crate::source::binlog::Position {
+                    file: f.clone(),
+                    pos: *p,
+                    gtid: g.clone(),
+                },
+                *age,
+            )
+        })
+        .min_by(|a, b| a.0.cmp(&b.0))?;
+    let end = crate::source::binlog::stream::current_position(m1)
+        .await
+        .ok();
+    let behind = match &end {
+        Some(end) if end.file == low.0.file => format!(
+            "{} bytes behind the end of M1's binlog ({end})",
+            end.pos.saturating_sub(low.0.pos)
+        ),
+        Some(end) => format!("M1's binlog is at {end}"),
+        None => "M1's binlog end could not be read (REPLICATION CLIENT / BINLOG MONITOR)".into(),
+    };
+    Some(format!(
+        "binlog source: applied up to {} (the lowest worker checkpoint, written {:.1} s ago); {behind}",
+        low.0, low.1
+    ))
+}
+
 async fn status(conn: &mut mysql_async::Conn, setup: &Setup) -> Result<i32> {
     let rows = deltalog::status(conn, setup).await?;
     let mut out = std::io::stdout().lock();
@@ -285,6 +339,9 @@ async fn status(conn: &mut mysql_async::Conn, setup: &Setup) -> Result<i32> {
         "{complete} of {in_m1} tables in M1 have a complete deltalog; {} pending rows in all",
         rows.iter().map(|r| r.pending).sum::<u64>()
     );
+    if let Some(line) = binlog_status(conn, setup).await {
+        let _ = writeln!(out, "{line}");
+    }
     if upgradable > 0 {
         let _ = writeln!(
             out,

@@ -182,7 +182,9 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         followed.deleted
     ));
     let verified = verify_summary(&setup).await?;
-    say(format!("verify (M1 through the map against M2): {verified}"));
+    say(format!(
+        "verify (M1 through the map against M2): {verified}"
+    ));
 
     // The same store, followed from its binlog instead.
     let started = Instant::now();

@@ -1092,6 +1092,18 @@ async fn cleanup_drops_the_tools_state_tables_and_nothing_else() {
         .await
         .unwrap();
     let config = setup.config.path.display().to_string();
+    // Where the binlog source stands, for the operator.
+    let (code, stdout, stderr) = support::cli(&["deltalog", "status", config.as_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("binlog source: applied up to "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        line.contains("(the lowest worker checkpoint, written ")
+            && line.contains("bytes behind the end of M1's binlog ("),
+        "{line}"
+    );
     let (code, stdout, stderr) = support::cli(&["cleanup", config.as_str()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
