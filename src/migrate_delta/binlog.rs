@@ -845,9 +845,11 @@ pub(super) async fn drive(
                     }
                     Decoded::Statement { database: db, query } => {
                         let lower = query.to_ascii_lowercase();
-                        if db == database || lower.contains(&database.to_ascii_lowercase()) {
+                        if (db == database || lower.contains(&database.to_ascii_lowercase()))
+                            && !is_trigger_ddl(&lower)
+                        {
                             for name in &follow_names {
-                                if lower.contains(&name.to_ascii_lowercase()) {
+                                if mentions(&lower, &name.to_ascii_lowercase()) {
                                     tracing::error!("binlog: a statement on the followed table {name} (schemas must stay frozen during a migration; check map.xml and re-run migrate:data for it): {}", query.chars().take(200).collect::<String>());
                                     reader.forget_table(name);
                                 }
@@ -1047,4 +1049,41 @@ pub(super) async fn drive(
     report.elapsed = started.elapsed();
     report.quarantined = worker_options.quarantine.as_ref().map_or(0, |q| q.count());
     Ok(report)
+}
+
+/// `CREATE [DEFINER=…] TRIGGER` / `DROP TRIGGER`: deltalog install and remove, which change no
+/// table's columns.
+fn is_trigger_ddl(lower: &str) -> bool {
+    let lower = lower.trim_start();
+    (lower.starts_with("create") || lower.starts_with("drop")) && {
+        let head: String = lower.chars().take(200).collect();
+        head.split(|c: char| c.is_whitespace() || c == '`')
+            .any(|w| w == "trigger")
+    }
+}
+
+/// Whether `name` occurs in `text` as a whole identifier (`review` not in `review_detail`).
+fn mentions(text: &str, name: &str) -> bool {
+    let ident =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    text.match_indices(name).any(|(at, _)| {
+        !ident(text[..at].chars().next_back()) && !ident(text[at + name.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_on_followed_tables() {
+        assert!(mentions("alter table `review` add x int", "review"));
+        assert!(!mentions("alter table review_detail add x int", "review"));
+        assert!(mentions("truncate review", "review"));
+        assert!(is_trigger_ddl(
+            "create definer=`root`@`localhost` trigger t_x after insert on review for each row"
+        ));
+        assert!(is_trigger_ddl("drop trigger if exists `t_x`"));
+        assert!(!is_trigger_ddl("alter table review add trigger_count int"));
+    }
 }
