@@ -1,5 +1,5 @@
 //! The command line on bad input: one clear line naming file and element, exit code 2, and
-//! never a panic. Also the "not available yet" answers of commands not built yet.
+//! never a panic.
 
 mod support;
 
@@ -261,21 +261,18 @@ fn files_resolve_beside_config_xml_from_any_directory() {
 }
 
 #[test]
-fn options_not_built_yet_say_so() {
+fn an_unreadable_tls_file_is_named_before_connecting() {
     let config = CONFIG.replace(
         "user=\"root\" password=\"s3cret\"/>",
-        "user=\"root\" password=\"s3cret\" ssl_ca=\"/etc/ssl/ca.pem\"/>",
+        "user=\"root\" password=\"s3cret\" ssl_ca=\"/nonexistent/ca.pem\"/>",
     );
-    let path = dmt_root("not_built", &config, MAP, DELTALOG);
+    let path = dmt_root("tls_file", &config, MAP, DELTALOG);
     let root = path.parent().unwrap().parent().unwrap();
     let out = run(&["verify", "etc/config.xml"], root);
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr,
-        format!(
-            "error: TLS for the M1 (source) database (ssl_ca/ssl_cert/ssl_key in config.xml) is not available yet in mage-migrate {}\n",
-            env!("CARGO_PKG_VERSION")
-        )
+        "error: M1 (source): ssl_ca /nonexistent/ca.pem cannot be read: No such file or directory (os error 2)\n"
     );
 }
 

@@ -5,14 +5,11 @@ use super::classify;
 use crate::config::DatabaseConfig;
 use crate::error::{DbErrorKind, Error, Result, Side};
 
-/// Connection options for one side. TLS (`ssl_ca`, `ssl_cert`, `ssl_key`) is refused with a
-/// clear message until it is built, rather than silently connecting in plain text.
+/// Connection options for one side. With `ssl_ca` (and optionally `ssl_cert` + `ssl_key` for a
+/// client certificate) in config.xml, every connection — queries and the binlog stream — uses
+/// TLS and verifies the server against that CA (and its host name); without them, plain TCP as
+/// the DMT does.
 pub fn opts(side: Side, db: &DatabaseConfig) -> Result<Opts> {
-    if db.ssl_ca.is_some() || db.ssl_cert.is_some() || db.ssl_key.is_some() {
-        return Err(Error::not_available(format!(
-            "TLS for the {side} database (ssl_ca/ssl_cert/ssl_key in config.xml)"
-        )));
-    }
     let mut builder = OptsBuilder::default()
         .user(Some(db.user.clone()))
         .db_name(Some(db.name.clone()))
@@ -22,6 +19,9 @@ pub fn opts(side: Side, db: &DatabaseConfig) -> Result<Opts> {
     if !db.password.is_empty() {
         builder = builder.pass(Some(db.password.expose().to_string()));
     }
+    if db.ssl_ca.is_some() || db.ssl_cert.is_some() || db.ssl_key.is_some() {
+        builder = builder.ssl_opts(Some(tls(side, db)?));
+    }
     builder = match db.socket() {
         Some(socket) => builder.socket(Some(socket.to_string())),
         None => builder
@@ -29,6 +29,44 @@ pub fn opts(side: Side, db: &DatabaseConfig) -> Result<Opts> {
             .tcp_port(db.port.unwrap_or(3306)),
     };
     Ok(builder.into())
+}
+
+/// TLS settings from `ssl_ca`, `ssl_cert`, `ssl_key`: each file must exist; a certificate and its
+/// key come together.
+fn tls(side: Side, db: &DatabaseConfig) -> Result<mysql_async::SslOpts> {
+    let readable = |what: &str, path: &std::path::Path| -> Result<()> {
+        std::fs::metadata(path).map(|_| ()).map_err(|e| {
+            Error::Usage(format!(
+                "{side}: {what} {} cannot be read: {e}",
+                path.display()
+            ))
+        })
+    };
+    let mut ssl = mysql_async::SslOpts::default();
+    if let Some(ca) = &db.ssl_ca {
+        readable("ssl_ca", ca)?;
+        ssl = ssl
+            .with_root_certs(vec![ca.clone().into()])
+            // Only the CA config.xml names: a managed server's own chain, nothing else.
+            .with_disable_built_in_roots(true);
+    }
+    match (&db.ssl_cert, &db.ssl_key) {
+        (Some(cert), Some(key)) => {
+            readable("ssl_cert", cert)?;
+            readable("ssl_key", key)?;
+            ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(
+                cert.clone().into(),
+                key.clone().into(),
+            )));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::Usage(format!(
+                "{side}: ssl_cert and ssl_key go together (a client certificate and its key)"
+            )))
+        }
+    }
+    Ok(ssl)
 }
 
 /// The statements every session runs first. The DMT's stock `SET NAMES utf8;` would mangle
