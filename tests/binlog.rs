@@ -62,7 +62,11 @@ fn binlog_options(setup: &Setup, start: Option<StartAt>) -> DeltaOptions {
         once: true,
         binlog: Some(BinlogOptions {
             start,
-            server_id: 4000 + (std::process::id() % 1000),
+            // One id per run: two replicas with one id on a server push each other out.
+            server_id: {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                4000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             heartbeat: std::time::Duration::from_secs(1),
         }),
         ..DeltaOptions::default()
