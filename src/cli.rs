@@ -158,6 +158,26 @@ pub enum Command {
         server_id: Option<u32>,
     },
 
+    /// At cutover, with the store frozen: GO or NO-GO.
+    ///
+    /// Checks that Magento 1 has stopped changing (its binlog position, else its deltalog, for
+    /// --quiet-seconds), runs the last catch-up (migrate:delta --once), runs verify, and prints
+    /// GO or NO-GO with the reasons, then the steps left to the operator. Exit 0 on GO, 1 on
+    /// NO-GO.
+    Cutover {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Where the last catch-up reads changes from.
+        #[arg(long, value_enum, default_value_t = ChangeSource::Deltalog)]
+        source: ChangeSource,
+        /// Seconds Magento 1 must stay unchanged.
+        #[arg(long, default_value_t = 5, value_name = "S")]
+        quiet_seconds: u64,
+        /// Leave a delta step to the DMT (repeatable).
+        #[arg(long = "skip-step", value_name = "TITLE")]
+        skip_step: Vec<String>,
+    },
+
     /// After cutover: drop mage-migrate's own state tables (mage_migrate_*) from Magento 2.
     ///
     /// Copy progress, the recorded binlog position, worker checkpoints, quarantined keys and

@@ -94,6 +94,54 @@ pub fn run(command: Command) -> Result<i32> {
             let setup = Setup::load(&config.config)?;
             precheck(&setup, source, server_id)
         }
+        Command::Cutover {
+            config,
+            source,
+            quiet_seconds,
+            skip_step,
+        } => {
+            let setup = Setup::load(&config.config)?;
+            let binlog = match source {
+                crate::cli::ChangeSource::Binlog => {
+                    let m1 = &setup.config.source;
+                    Some(crate::migrate_delta::binlog::BinlogOptions {
+                        start: None,
+                        server_id: crate::precheck::default_server_id(
+                            &m1.host,
+                            m1.port.unwrap_or(3306),
+                            &m1.name,
+                        ),
+                        heartbeat: std::time::Duration::from_secs(2),
+                    })
+                }
+                crate::cli::ChangeSource::Deltalog => None,
+            };
+            let options = crate::cutover::CutoverOptions {
+                quiet: std::time::Duration::from_secs(quiet_seconds),
+                delta: crate::migrate_delta::DeltaOptions {
+                    skip_steps: skip_step,
+                    binlog,
+                    ..Default::default()
+                },
+            };
+            let report = runtime()?.block_on(crate::cutover::run(&setup, &options))?;
+            for line in &report.log {
+                println!("{line}");
+            }
+            if report.go() {
+                println!("GO: Magento 2 equals Magento 1 through the map. Left to you:");
+                for step in crate::cutover::next_steps(&setup.config.path) {
+                    println!("  {step}");
+                }
+                Ok(0)
+            } else {
+                println!("NO-GO:");
+                for problem in &report.problems {
+                    println!("  {problem}");
+                }
+                Ok(1)
+            }
+        }
         Command::Cleanup(config) => {
             let setup = Setup::load(&config.config)?;
             let dropped = runtime()?.block_on(crate::cleanup::run(&setup))?;

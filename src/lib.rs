@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod cutover;
 pub mod db;
 pub mod deltalog;
 pub mod demo;

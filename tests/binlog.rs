@@ -1143,3 +1143,92 @@ async fn state_tables(r: &mut Conn, db: &str) -> Vec<String> {
     .await
     .unwrap()
 }
+
+#[tokio::test]
+async fn cutover_says_no_go_while_m1_changes_and_go_once_frozen_and_verified() {
+    // A server of its own: the cutover watches the whole binlog.
+    let server = support::own_server(&[]);
+    let (dbs, setup) = migrated_on(&server, "binlog_cutover").await;
+    // A store whose every change the deltalog follows (invoices and refunds write comments the
+    // stock deltalog.xml does not track; a customer delete cascades in M1 unseen).
+    let calm = WorkloadMix {
+        delete_customer: 0,
+        invoice: 0,
+        refund: 0,
+        ..WorkloadMix::default()
+    };
+    let mut m1 = mage_migrate::db::connect(Side::M1, &dbs.m1, &[])
+        .await
+        .unwrap();
+    let mut w = Workload::new(5).with_mix(calm.clone());
+    w.load_state(&mut m1).await.unwrap();
+    w.run(&mut m1, 150).await.unwrap();
+    let options = mage_migrate::cutover::CutoverOptions {
+        quiet: std::time::Duration::from_secs(1),
+        delta: DeltaOptions {
+            skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
+            ..DeltaOptions::default()
+        },
+    };
+    // The store still selling: NO-GO, and nothing else is tried.
+    let writer = {
+        let db = dbs.m1.clone();
+        tokio::spawn(async move {
+            let mut conn = mage_migrate::db::connect(Side::M1, &db, &[]).await.unwrap();
+            let mut w = Workload::new(6).with_mix(WorkloadMix {
+                delete_customer: 0,
+                invoice: 0,
+                refund: 0,
+                ..WorkloadMix::default()
+            });
+            w.load_state(&mut conn).await.unwrap();
+            w.run(&mut conn, 400).await.unwrap();
+        })
+    };
+    let report = mage_migrate::cutover::run(&setup, &options).await.unwrap();
+    writer.await.unwrap();
+    assert!(!report.go());
+    assert!(
+        report.problems[0].starts_with("Magento 1 is still changing (mysql-bin."),
+        "{:?}",
+        report.problems
+    );
+    // Frozen: the last catch-up, verify, GO (through the CLI, as an operator runs it).
+    let mut args = vec![
+        "cutover".to_string(),
+        setup.config.path.display().to_string(),
+        "--quiet-seconds".into(),
+        "1".into(),
+    ];
+    for step in migrate_data::unbuilt_steps(&setup, "delta") {
+        args.push("--skip-step".into());
+        args.push(step);
+    }
+    let (code, stdout, stderr) = support::cli(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Magento 1 did not change for 1 s (binlog at mysql-bin."),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" tables equal, 0 differ\n"), "{stdout}");
+    assert!(
+        stdout.contains("GO: Magento 2 equals Magento 1 through the map. Left to you:\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mage-migrate cleanup "), "{stdout}");
+    // A row written to M2 meanwhile is listed, not overwritten: NO-GO.
+    let mut m2 = mage_migrate::db::connect(Side::M2, &dbs.m2, &[])
+        .await
+        .unwrap();
+    m2.query_drop(
+        "INSERT INTO sales_order_status_history (entity_id, parent_id, comment, status, entity_name) \
+         SELECT MAX(entity_id) + 1000, MIN(parent_id), 'written in M2', 'pending', 'order' FROM sales_order_status_history",
+    )
+    .await
+    .unwrap();
+    let (code, stdout, _) = support::cli(&args);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("NO-GO:\n"), "{stdout}");
+    assert!(stdout.contains("1 extra in M2"), "{stdout}");
+    assert!(stdout.contains("extra in M2: entity_id="), "{stdout}");
+}
