@@ -132,6 +132,10 @@ pub enum Command {
         /// Append a JSON summary of every cycle that did work to this file (one object a line).
         #[arg(long, value_name = "PATH")]
         report_json: Option<std::path::PathBuf>,
+        /// Serve Prometheus metrics (rows applied per table, batches, retries, backlog, lag,
+        /// binlog position) at http://ADDR/metrics, e.g. 127.0.0.1:9187.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<String>,
     },
 
     /// Install, inspect or remove the m2_cl_* deltalog tables and triggers in Magento 1.

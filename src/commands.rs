@@ -43,6 +43,7 @@ pub fn run(command: Command) -> Result<i32> {
             poll_interval_ms,
             skip_errors,
             report_json,
+            metrics_addr,
         } => {
             let setup = Setup::load(&config.config)?;
             let binlog = match source {
@@ -83,7 +84,15 @@ pub fn run(command: Command) -> Result<i32> {
             }
             options.workers.batch_rows = batch_rows.max(1);
             options.workers.channel_capacity = channel_capacity.max(1);
-            migrate_delta(&setup, &options, report_json.as_deref())
+            if metrics_addr.is_some() {
+                options.metrics = Some(std::sync::Arc::new(crate::metrics::Metrics::default()));
+            }
+            migrate_delta(
+                &setup,
+                &options,
+                report_json.as_deref(),
+                metrics_addr.as_deref(),
+            )
         }
         Command::Deltalog(sub) => deltalog_command(sub),
         Command::Precheck {
@@ -495,10 +504,15 @@ fn migrate_delta(
     setup: &Setup,
     options: &crate::migrate_delta::DeltaOptions,
     report_json: Option<&std::path::Path>,
+    metrics_addr: Option<&str>,
 ) -> Result<i32> {
     use crate::migrate_delta::{run, Stop};
     let runtime = runtime()?;
     runtime.block_on(async {
+        if let (Some(addr), Some(metrics)) = (metrics_addr, &options.metrics) {
+            let bound = crate::metrics::serve(addr, metrics.clone()).await?;
+            eprintln!("metrics: http://{bound}/metrics");
+        }
         let stop = std::sync::Arc::new(Stop::default());
         let signals = stop.clone();
         // First SIGINT/SIGTERM: stop taking work, finish and acknowledge what is in flight.

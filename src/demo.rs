@@ -237,7 +237,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
     ));
     let verified = verify_summary(&setup).await?;
     say(format!("verify after the binlog catch-up: {verified}"));
-    say("Not built yet in this version: the Customer Attributes step (left to the DMT), metrics.");
+    say("Not built yet in this version: the Customer Attributes step (left to the DMT).");
     Ok(0)
 }
 

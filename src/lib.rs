@@ -13,6 +13,7 @@ pub mod db;
 pub mod deltalog;
 pub mod demo;
 pub mod error;
+pub mod metrics;
 pub mod migrate_data;
 pub mod migrate_delta;
 pub mod pipeline;

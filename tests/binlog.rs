@@ -1232,3 +1232,73 @@ async fn cutover_says_no_go_while_m1_changes_and_go_once_frozen_and_verified() {
     assert!(stdout.contains("1 extra in M2"), "{stdout}");
     assert!(stdout.contains("extra in M2: entity_id="), "{stdout}");
 }
+
+/// `GET /metrics` from the endpoint.
+async fn scrape(addr: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.ok()?;
+    Some(body)
+}
+
+#[tokio::test]
+async fn the_metrics_endpoint_is_scraped_while_following() {
+    let (dbs, setup) = migrated("binlog_metrics").await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mage-migrate"))
+        .args(cli_args(
+            &setup,
+            &["--metrics-addr", &addr, "--poll-interval-ms", "100"],
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    workload(&dbs, 51, 100).await;
+    let probe = addr.clone();
+    wait_until(
+        "the endpoint shows rows applied to sales_flat_order",
+        move || {
+            let probe = probe.clone();
+            Box::pin(async move {
+                scrape(&probe).await.is_some_and(|body| {
+                    body.lines().any(|l| {
+                        l.starts_with(
+                            "mage_migrate_rows_upserted_total{table=\"sales_flat_order\"} ",
+                        ) && !l.ends_with(" 0")
+                    })
+                })
+            })
+        },
+    )
+    .await;
+    let body = scrape(&addr).await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK\r\n"), "{body}");
+    for metric in [
+        "mage_migrate_batches_total ",
+        "mage_migrate_retries_total ",
+        "mage_migrate_lag_seconds ",
+        "mage_migrate_binlog_position{file=\"mysql-bin.",
+        "# TYPE mage_migrate_rows_upserted_total counter",
+    ] {
+        assert!(body.contains(metric), "{metric}: {body}");
+    }
+    let batches: u64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("mage_migrate_batches_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(batches > 0, "{body}");
+}

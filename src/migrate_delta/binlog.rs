@@ -687,6 +687,7 @@ pub(super) async fn drive(
         run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
     }
     worker_options.defer_deleted_acks = false;
+    worker_options.metrics = options.metrics.clone();
     worker_options.checkpoint_table = Some(checkpoint_table.clone());
     if options.skip_errors {
         worker_options.quarantine = Some(Arc::new(
@@ -829,7 +830,9 @@ pub(super) async fn drive(
             };
             read_time += reading.elapsed();
             let ended = next.is_none();
+            let mut caught_up = ended;
             for decoded in next.unwrap_or_default() {
+                caught_up = matches!(decoded, Decoded::Idle | Decoded::Heartbeat);
                 match decoded {
                     Decoded::Rows(rows) => {
                         router.rows(rows);
@@ -860,6 +863,10 @@ pub(super) async fn drive(
                 }
             }
             let committed = reader.committed().clone();
+            if let Some(m) = &options.metrics {
+                m.position(&committed.file, committed.pos);
+                m.lag(if caught_up { 0.0 } else { reader.lag_seconds() });
+            }
             let round_due = last_round.elapsed() >= options.poll_interval;
             if round_due || ended {
                 last_round = Instant::now();
@@ -932,6 +939,12 @@ pub(super) async fn drive(
                     }
                     total_check.merge(&router.check);
                     router.check = CrossCheck::default();
+                    if let Some(m) = &options.metrics {
+                        m.cycles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        for (t, a) in &cycle.tables {
+                            m.applied(t, a.upserted, a.deleted);
+                        }
+                    }
                     on_cycle(&cycle);
                     cycle_started = Instant::now();
                     cycle_keys = 0;

@@ -50,6 +50,8 @@ pub struct DeltaOptions {
     pub workers: WorkerOptions,
     /// `--source binlog`: follow the binlog instead of polling the deltalog.
     pub binlog: Option<binlog::BinlogOptions>,
+    /// `--metrics-addr`: what the run updates for the Prometheus endpoint.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for DeltaOptions {
@@ -64,6 +66,7 @@ impl Default for DeltaOptions {
             max_keys_per_step: 200_000,
             workers: WorkerOptions::default(),
             binlog: None,
+            metrics: None,
         }
     }
 }
@@ -333,6 +336,7 @@ async fn drive(
     }
 
     let mut worker_options = options.workers.clone();
+    worker_options.metrics = options.metrics.clone();
     let derivations = crate::db::quote_ident(&format!(
         "{}{DERIVATIONS}",
         setup.config.options.dest_prefix()
@@ -460,7 +464,17 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                 }
                 cycle.tables.sort_by(|a, b| a.0.cmp(&b.0));
                 for table in tables.iter() {
-                    cycle.backlog += table.reader.backlog(&mut m1).await?;
+                    let n = table.reader.backlog(&mut m1).await?;
+                    cycle.backlog += n;
+                    if let Some(m) = &options.metrics {
+                        m.backlog(&table.reader.tracked.table, n);
+                    }
+                }
+                if let Some(m) = &options.metrics {
+                    m.cycles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    for (t, a) in &cycle.tables {
+                        m.applied(t, a.upserted, a.deleted);
+                    }
                 }
                 on_cycle(&cycle);
             }

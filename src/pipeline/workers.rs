@@ -121,6 +121,8 @@ pub struct WorkerOptions {
     /// M2's `mage_migrate_derivations` (quoted), where batches record the keys later steps
     /// derive from.
     pub derivations_table: Option<String>,
+    /// `--metrics-addr`: batches and retries are counted here.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for WorkerOptions {
@@ -135,6 +137,7 @@ impl Default for WorkerOptions {
             defer_deleted_acks: true,
             checkpoint_table: None,
             derivations_table: None,
+            metrics: None,
         }
     }
 }
@@ -391,6 +394,9 @@ pub async fn worker(
         .await
         {
             Ok(applied) => {
+                if let Some(m) = &options.metrics {
+                    m.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 for (table, a, deleted) in applied {
                     stats.add(table, a);
                     stats.deleted_keys(table, deleted);
@@ -589,6 +595,9 @@ async fn apply_with_retries(
                     "{e}; retrying the batch (attempt {attempt} of {})",
                     options.attempts
                 );
+                if let Some(m) = &options.metrics {
+                    m.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 tokio::time::sleep(Duration::from_millis(backoff + jitter)).await;
                 attempt += 1;
             }

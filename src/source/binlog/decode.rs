@@ -84,6 +84,9 @@ pub struct Decoder {
     pub checksums_verified: u64,
     /// The server writes checksums (`@@binlog_checksum` is CRC32).
     fake_rotate_checksum: bool,
+    /// Header timestamp (epoch seconds) of the last event, and of the last commit read.
+    last_time: u32,
+    pub committed_time: u32,
 }
 
 impl Decoder {
@@ -99,6 +102,8 @@ impl Decoder {
             names_from_metadata: false,
             checksums_verified: 0,
             fake_rotate_checksum: true,
+            last_time: 0,
+            committed_time: 0,
         }
     }
 
@@ -138,6 +143,9 @@ impl Decoder {
     ) -> Result<Vec<Decoded>, BinlogError> {
         let header = event.header();
         let kind = header.event_type_raw();
+        if header.timestamp() != 0 {
+            self.last_time = header.timestamp();
+        }
         let footer = event.footer();
         if footer.get_checksum_enabled() {
             if let (Some(stored), Ok(Some(alg))) = (event.checksum(), footer.get_checksum_alg()) {
@@ -317,6 +325,7 @@ impl Decoder {
     }
 
     fn commit(&mut self) -> Decoded {
+        self.committed_time = self.last_time;
         self.in_transaction = false;
         self.standalone = false;
         self.committed = Position {

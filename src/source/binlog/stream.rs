@@ -132,6 +132,17 @@ impl BinlogReader {
         self.decoder.committed()
     }
 
+    /// Seconds since the last transaction read was committed on Magento 1 (its event time).
+    pub fn lag_seconds(&self) -> f64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match self.decoder.committed_time {
+            0 => 0.0,
+            t => now.saturating_sub(u64::from(t)) as f64,
+        }
+    }
+
     pub fn checksums_verified(&self) -> u64 {
         self.decoder.checksums_verified
     }
