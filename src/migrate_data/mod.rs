@@ -302,12 +302,8 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             .await
             .map_err(|e| connect_error(Side::M2, e, &m2_target))?;
         // OrderGrids' data part: the M2 grids rebuilt from the copied M2 sales tables.
-        let runs_grids = setup.steps("data").iter().any(|s| {
-            !skipped_steps.contains(&s.config.title)
-                && s.classes
-                    .iter()
-                    .any(|c| c.class.eq_ignore_ascii_case("Migration\\Step\\OrderGrids\\Data"))
-        });
+        let runs_grids =
+            runs_data_class(setup, &skipped_steps, "Migration\\Step\\OrderGrids\\Data");
         if runs_grids {
             let o = &setup.config.options;
             let grids = crate::steps::order_grids::OrderGrids {
@@ -332,13 +328,8 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             tracing::info!("Log: customer_id set on {filled} visitors from log_customer");
         }
         // SalesIncrement's data part: M2's sequences continue M1's increment ids.
-        let runs_sequences = setup.steps("data").iter().any(|s| {
-            !skipped_steps.contains(&s.config.title)
-                && s.classes.iter().any(|c| {
-                    c.class
-                        .eq_ignore_ascii_case("Migration\\Step\\SalesIncrement\\Data")
-                })
-        });
+        let runs_sequences =
+            runs_data_class(setup, &skipped_steps, "Migration\\Step\\SalesIncrement\\Data");
         if runs_sequences {
             let o = &setup.config.options;
             let step = crate::steps::sales_increment::SalesIncrement {

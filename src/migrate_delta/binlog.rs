@@ -21,13 +21,15 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::checks::{
     ensure_derivations, run_derivations, sweep_orphans, volume_check, DERIVATIONS,
 };
 use super::plan::plan;
-use super::{take_lock, Cycle, DeltaOptions, DeltaReport, Stop, WORKER_STOPPED};
+use super::{
+    join_workers, spawn_workers, take_lock, worker_exit, Cycle, DeltaOptions, DeltaReport, Stop,
+    WORKER_STOPPED,
+};
 use crate::error::{Error, Result, Side};
 use crate::pipeline::apply::DeltaTable;
 use crate::pipeline::workers::{self, Change, Drain, InFlight, Stats, Work};
@@ -720,22 +722,16 @@ pub(super) async fn drive(
     let tables = Arc::new(plan.tables);
     let in_flight = Arc::new(InFlight::default());
     let stats = Arc::new(Stats::default());
-    let mut senders = Vec::with_capacity(worker_count);
-    let mut running = JoinSet::new();
-    for index in 0..worker_count {
-        let (tx, rx) = mpsc::channel(options.workers.channel_capacity.max(1));
-        senders.push(tx);
-        running.spawn(workers::worker(
-            index,
-            rx,
-            tables.clone(),
-            m1_pool.clone(),
-            m2_pool.clone(),
-            in_flight.clone(),
-            stats.clone(),
-            worker_options.clone(),
-        ));
-    }
+    let (senders, mut running) = spawn_workers(
+        worker_count,
+        options.workers.channel_capacity,
+        &tables,
+        m1_pool,
+        m2_pool,
+        &in_flight,
+        &stats,
+        &worker_options,
+    );
 
     let mut follow_names = HashSet::new();
     let mut data = HashMap::new();
@@ -787,17 +783,18 @@ pub(super) async fn drive(
     let mut total_check = CrossCheck::default();
 
     let outcome: Result<()> = async {
+        let stream_options = |non_blocking| StreamOptions {
+            server_id: binlog.server_id,
+            heartbeat: binlog.heartbeat,
+            non_blocking,
+            ..StreamOptions::default()
+        };
         let mut reader = BinlogReader::open(
             opts.clone(),
             &database,
             follow_names.clone(),
             from,
-            StreamOptions {
-                server_id: binlog.server_id,
-                heartbeat: binlog.heartbeat,
-                non_blocking: options.once,
-                ..StreamOptions::default()
-            },
+            stream_options(options.once),
         )
         .await?;
         tracing::debug!(
@@ -821,11 +818,7 @@ pub(super) async fn drive(
                 next = reader.next() => next?,
                 _ = stop.wait() => None,
                 Some(joined) = running.join_next() => {
-                    return Err(match joined {
-                        Ok(Err(e)) => e,
-                        Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
-                        Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
-                    });
+                    return Err(worker_exit(joined));
                 }
             };
             read_time += reading.elapsed();
@@ -890,11 +883,7 @@ pub(super) async fn drive(
                         tokio::select! {
                             _ = drain.wait(Duration::from_millis(200)) => {}
                             Some(joined) = running.join_next() => {
-                                return Err(match joined {
-                                    Ok(Err(e)) => e,
-                                    Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
-                                    Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
-                                });
+                                return Err(worker_exit(joined));
                             }
                         }
                     }
@@ -975,12 +964,7 @@ pub(super) async fn drive(
                         &database,
                         follow_names.clone(),
                         stream::From::Position(position),
-                        StreamOptions {
-                            server_id: binlog.server_id,
-                            heartbeat: binlog.heartbeat,
-                            non_blocking: true,
-                            ..StreamOptions::default()
-                        },
+                        stream_options(true),
                     )
                     .await?;
                     continue;
@@ -1030,18 +1014,7 @@ pub(super) async fn drive(
     .await;
     drop(router);
     drop(senders);
-    let mut first_error = outcome.err();
-    while let Some(joined) = running.join_next().await {
-        let result =
-            joined.unwrap_or_else(|e| Err(Error::Usage(format!("a delta worker failed: {e}"))));
-        let stopped = matches!(&first_error, Some(Error::Usage(m)) if m == WORKER_STOPPED);
-        if let (Err(e), true) = (result, first_error.is_none() || stopped) {
-            first_error = Some(e);
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    join_workers(&mut running, outcome.err()).await?;
     let applied = stats.take();
     for (_, a) in applied {
         report.upserted += a.upserted;

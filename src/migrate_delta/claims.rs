@@ -137,11 +137,7 @@ pub(super) async fn wait_drained(
         tokio::select! {
             _ = in_flight.drained(Duration::from_millis(200)) => {}
             Some(joined) = running.join_next() => {
-                return Err(match joined {
-                    Ok(Err(e)) => e,
-                    Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
-                    Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
-                });
+                return Err(super::worker_exit(joined));
             }
         }
     }

@@ -277,6 +277,63 @@ pub async fn run(
     })
 }
 
+type Joined = std::result::Result<Result<()>, tokio::task::JoinError>;
+
+/// A worker that ended while the run needed it, as the error to report.
+fn worker_exit(joined: Joined) -> Error {
+    match joined {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
+        Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
+    }
+}
+
+/// Starts the workers, each behind a bounded queue.
+#[allow(clippy::too_many_arguments)]
+fn spawn_workers(
+    count: usize,
+    capacity: usize,
+    tables: &Arc<Vec<crate::pipeline::apply::DeltaTable>>,
+    m1_pool: &Pool,
+    m2_pool: &Pool,
+    in_flight: &Arc<InFlight>,
+    stats: &Arc<Stats>,
+    options: &WorkerOptions,
+) -> (Vec<mpsc::Sender<workers::Work>>, JoinSet<Result<()>>) {
+    let mut senders = Vec::with_capacity(count);
+    let mut running = JoinSet::new();
+    for index in 0..count {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        senders.push(tx);
+        running.spawn(workers::worker(
+            index,
+            rx,
+            tables.clone(),
+            m1_pool.clone(),
+            m2_pool.clone(),
+            in_flight.clone(),
+            stats.clone(),
+            options.clone(),
+        ));
+    }
+    (senders, running)
+}
+
+/// Waits for every worker to end (their queues closed); the first error wins, and a worker's
+/// own error over "a worker stopped", which only says that it did.
+async fn join_workers(running: &mut JoinSet<Result<()>>, first_error: Option<Error>) -> Result<()> {
+    let mut first_error = first_error;
+    while let Some(joined) = running.join_next().await {
+        let result =
+            joined.unwrap_or_else(|e| Err(Error::Usage(format!("a delta worker failed: {e}"))));
+        let stopped = matches!(&first_error, Some(Error::Usage(m)) if m == WORKER_STOPPED);
+        if let (Err(e), true) = (result, first_error.is_none() || stopped) {
+            first_error = Some(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 /// One follower per Magento 1 database: a second one's start-up release of in-flight rows,
 /// and its claims, would race the first and lose updates. The lock lives as long as this
 /// session, so a crash frees it.
@@ -358,22 +415,16 @@ async fn drive(
     let in_flight = Arc::new(InFlight::default());
     let stats = Arc::new(Stats::default());
     let worker_count = options.workers.workers.max(1);
-    let mut senders = Vec::with_capacity(worker_count);
-    let mut running = JoinSet::new();
-    for index in 0..worker_count {
-        let (tx, rx) = mpsc::channel(options.workers.channel_capacity.max(1));
-        senders.push(tx);
-        running.spawn(workers::worker(
-            index,
-            rx,
-            tables.clone(),
-            m1_pool.clone(),
-            m2_pool.clone(),
-            in_flight.clone(),
-            stats.clone(),
-            worker_options.clone(),
-        ));
-    }
+    let (senders, mut running) = spawn_workers(
+        worker_count,
+        options.workers.channel_capacity,
+        &tables,
+        m1_pool,
+        m2_pool,
+        &in_flight,
+        &stats,
+        &worker_options,
+    );
 
     let mut report = DeltaReport {
         skipped_steps,
@@ -422,11 +473,7 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                             Some(Err(e)) => return Err(Error::Usage(format!("a delta reader failed: {e}"))),
                         },
                         Some(joined) = running.join_next() => {
-                            return Err(match joined {
-                                Ok(Err(e)) => e,
-                                Ok(Ok(())) => Error::Usage(WORKER_STOPPED.into()),
-                                Err(e) => Error::Usage(format!("a delta worker failed: {e}")),
-                            });
+                            return Err(worker_exit(joined));
                         }
                     }
                 }
@@ -498,19 +545,7 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
     }
     .await;
     drop(senders);
-    let mut first_error = outcome.err();
-    while let Some(joined) = running.join_next().await {
-        let result =
-            joined.unwrap_or_else(|e| Err(Error::Usage(format!("a delta worker failed: {e}"))));
-        // A worker's own error says what went wrong; "a worker stopped" only that it did.
-        let stopped = matches!(&first_error, Some(Error::Usage(m)) if m == WORKER_STOPPED);
-        if let (Err(e), true) = (result, first_error.is_none() || stopped) {
-            first_error = Some(e);
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    join_workers(&mut running, outcome.err()).await?;
     report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
     for logic in &plan.logic {
         report.volume.extend(logic.volume(&mut m1, &mut m2).await?);
