@@ -603,13 +603,14 @@ async fn verify_table(
     loop {
         throttle.admit(chunk as u64).await;
         let chunk_started = Instant::now();
-        let mut sql = plan.mapping.select_from();
         let mut params = Vec::new();
+        let mut condition = None;
         if let Some(after) = &m1_after {
-            let (condition, values) = keyset_after(&m1_keys, after);
-            sql.push_str(&format!(" WHERE {condition}"));
+            let (c, values) = keyset_after(&m1_keys, after);
+            condition = Some(c);
             params = values;
         }
+        let mut sql = plan.mapping.select_where(condition.as_deref());
         sql.push_str(&format!(" ORDER BY {} LIMIT {chunk}", m1_keys.join(", ")));
         let rows: Vec<mysql_async::Row> = m1.exec(sql, params).await.map_err(m1_error(plan))?;
         let m1_read = chunk_started.elapsed();
@@ -736,11 +737,9 @@ async fn recheck(
     let m1_keys: Vec<String> = plan.mapping.primary_key.clone();
     let mut outcomes: Vec<(Kind, Vec<Value>, Vec<String>)> = Vec::new();
     for batch in found.candidates.chunks(500) {
-        let sql = format!(
-            "{} WHERE {}",
-            plan.mapping.select_from(),
-            key_list_condition(&m1_keys, batch.len(), "t.")
-        );
+        let sql = plan
+            .mapping
+            .select_where(Some(&key_list_condition(&m1_keys, batch.len(), "t.")));
         let params: Vec<Value> = batch.iter().flat_map(|c| c.m1_key.clone()).collect();
         let rows: Vec<mysql_async::Row> = m1.exec(sql, params).await.map_err(m1_error(plan))?;
         let now_m1 = plan.m1_rows(rows)?;

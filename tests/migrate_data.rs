@@ -14,7 +14,8 @@ use mage_migrate::storefront::{seed_store, StoreProfile};
 use mysql_async::prelude::Queryable;
 use support::TestDatabases;
 
-/// The data steps of the fixture config that are not built yet: left to the DMT.
+/// The data steps these tests leave out: those not built yet, and the steps beyond the Map
+/// step (tested in their own files).
 const UNBUILT: &[&str] = &[
     "Data Integrity Step",
     "EAV Step",
@@ -275,7 +276,7 @@ async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
     let line = stderr.trim_end();
     assert!(line.starts_with("error: these data steps of "), "{line}");
     assert!(
-        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Customer Attributes Step\", "),
+        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Url Rewrite Step\", "),
         "{line}"
     );
     assert!(

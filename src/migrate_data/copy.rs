@@ -76,13 +76,14 @@ fn select_sql(
         .iter()
         .map(|c| format!("t.{}", quote_ident(c)))
         .collect();
-    let mut sql = mapping.select_from();
     let mut params = Vec::new();
+    let mut condition = None;
     if let Some(last_key) = last_key {
-        let (condition, values) = keyset_after(&key, last_key);
-        sql.push_str(&format!(" WHERE {condition}"));
+        let (c, values) = keyset_after(&key, last_key);
+        condition = Some(c);
         params = values;
     }
+    let mut sql = mapping.select_where(condition.as_deref());
     sql.push_str(&format!(" ORDER BY {} LIMIT {limit}", key.join(", ")));
     (sql, params)
 }
@@ -180,6 +181,7 @@ mod tests {
             destination_handlers: vec![],
             insert_columns: vec![],
             lookups: vec![],
+            filter: None,
             estimated_rows: 0,
         }
     }

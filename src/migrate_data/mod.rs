@@ -203,6 +203,31 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
                     .filter(|m| documents.contains(&m.source_table)),
             );
         }
+        // The Customer step's data part: its documents through its own map, entities with
+        // the values that became M2 columns, value tables without them.
+        let customer = if runs_data_class(setup, &skipped_steps, "Migration\\Step\\Customer\\Data") {
+            let step = crate::steps::customer::Customer::from_setup(setup)?;
+            let customer_map = crate::config::MapRules::load(&o.required_file("customer_map_file")?)?;
+            let documents: Vec<String> = step
+                .documents()
+                .iter()
+                .map(|d| format!("{source_prefix}{d}"))
+                .collect();
+            let (customer_mappings, _) =
+                map::plan(&customer_map, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
+            let mut customer_mappings: Vec<TableMapping> = customer_mappings
+                .into_iter()
+                .filter(|m| documents.contains(&m.source_table))
+                .collect();
+            crate::steps::Step::prepare(&step, &mut m1, &mut m2, &m2_schema, &mut customer_mappings)
+                .await
+                .map_err(|e| e.with_target(&m1_target))?;
+            mappings.retain(|m| !documents.contains(&m.source_table));
+            mappings.extend(customer_mappings);
+            Some(step)
+        } else {
+            None
+        };
         let transforms = mappings
             .iter()
             .map(|m| map::MapTransformer::new(m).map(Arc::new))
@@ -301,6 +326,13 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             .get_conn()
             .await
             .map_err(|e| connect_error(Side::M2, e, &m2_target))?;
+        if let Some(step) = &customer {
+            let recorded = step.data(&mut m1, &mut m2).await.map_err(|e| match &e {
+                Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
+                _ => e.with_target(&m2_target),
+            })?;
+            tracing::info!("Customer: {recorded} value rows that became Magento 2 columns recorded for the delta");
+        }
         // OrderGrids' data part: the M2 grids rebuilt from the copied M2 sales tables.
         let runs_grids =
             runs_data_class(setup, &skipped_steps, "Migration\\Step\\OrderGrids\\Data");
@@ -600,9 +632,14 @@ async fn volume_check(
     for (destination, sources) in by_destination {
         let mut source_rows = 0u64;
         for m in sources {
+            // Rows a step leaves out (customer values that became columns) are not counted.
+            let filter = m
+                .filter
+                .as_ref()
+                .map_or(String::new(), |f| format!(" WHERE {f}"));
             let n: Option<u64> = m1
                 .query_first(format!(
-                    "SELECT COUNT(*) FROM {}",
+                    "SELECT COUNT(*) FROM {} AS t{filter}",
                     quote_ident(&m.source_table)
                 ))
                 .await

@@ -745,7 +745,7 @@ pub(super) async fn drive(
             Follow {
                 index,
                 layout: None,
-                direct: table.mapping.lookups.is_empty(),
+                direct: table.mapping.lookups.is_empty() && table.mapping.filter.is_none(),
             },
         );
         deltalog.insert(

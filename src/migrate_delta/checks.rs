@@ -27,8 +27,16 @@ pub(super) async fn volume_check(
             continue;
         }
         let count = |t: &str| format!("SELECT COUNT(*) FROM {}", crate::db::quote_ident(t));
+        // Rows a step leaves out (customer values that became columns) are not counted.
+        let source_count = match &table.mapping.filter {
+            Some(filter) => format!(
+                "SELECT COUNT(*) FROM {} AS t WHERE {filter}",
+                crate::db::quote_ident(&table.mapping.source_table)
+            ),
+            None => count(&table.mapping.source_table),
+        };
         let source: u64 = m1
-            .query_first(count(&table.mapping.source_table))
+            .query_first(source_count)
             .await
             .map_err(|e| Error::db(Side::M1, e, "counting rows"))?
             .unwrap_or(0);
@@ -102,7 +110,7 @@ pub(super) async fn sweep_orphans(
 }
 
 /// M2's record of keys later steps derive from (see `Step::derives_from`).
-pub(super) const DERIVATIONS: &str = "mage_migrate_derivations";
+pub(crate) const DERIVATIONS: &str = "mage_migrate_derivations";
 
 pub(super) async fn ensure_derivations(m2: &mut Conn, table: &str) -> Result<()> {
     use mysql_async::prelude::Queryable;

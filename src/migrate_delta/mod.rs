@@ -18,6 +18,7 @@ use crate::db::{self};
 
 pub mod binlog;
 mod checks;
+pub(crate) use checks::DERIVATIONS;
 mod claims;
 mod plan;
 
@@ -26,7 +27,7 @@ use crate::migrate_data::check_steps;
 use crate::pipeline::apply::Applied;
 use crate::pipeline::workers::{self, InFlight, Stats, WorkerOptions};
 use crate::setup::Setup;
-use checks::{ensure_derivations, run_derivations, sweep_orphans, volume_check, DERIVATIONS};
+use checks::{ensure_derivations, run_derivations, sweep_orphans, volume_check};
 use claims::{claim_table, wait_drained, StepBudget};
 use plan::plan;
 

@@ -31,6 +31,46 @@ enum StepMap<'s> {
 fn group_of<'s>(
     class: &str,
     setup: &'s Setup,
+) -> Result<
+    Option<(
+        String,
+        Option<std::sync::Arc<dyn crate::steps::Step>>,
+        StepMap<'s>,
+    )>,
+> {
+    Ok(group_of_class(class, setup)?.or_else(|| group_of_stock(class, setup)))
+}
+
+/// The steps whose construction reads files (their groups) and may fail.
+#[allow(clippy::type_complexity)]
+fn group_of_class<'s>(
+    class: &str,
+    setup: &'s Setup,
+) -> Result<
+    Option<(
+        String,
+        Option<std::sync::Arc<dyn crate::steps::Step>>,
+        StepMap<'s>,
+    )>,
+> {
+    if class
+        .trim_start_matches('\\')
+        .eq_ignore_ascii_case("Migration\\Step\\Customer\\Delta")
+    {
+        let step = crate::steps::customer::Customer::from_setup(setup)?;
+        return Ok(Some((
+            "delta_customer".into(),
+            Some(std::sync::Arc::new(step)),
+            StepMap::Main,
+        )));
+    }
+    Ok(None)
+}
+
+#[allow(clippy::type_complexity)]
+fn group_of_stock<'s>(
+    class: &str,
+    setup: &'s Setup,
 ) -> Option<(
     String,
     Option<std::sync::Arc<dyn crate::steps::Step>>,
@@ -194,9 +234,14 @@ pub(super) async fn plan(
             );
             continue;
         }
-        let Some((group, logic, declared)) =
-            step.classes.iter().find_map(|c| group_of(&c.class, setup))
-        else {
+        let mut found = None;
+        for class in &step.classes {
+            if let Some(g) = group_of(&class.class, setup)? {
+                found = Some(g);
+                break;
+            }
+        }
+        let Some((group, logic, declared)) = found else {
             continue;
         };
         // A map step of the user's own reads its tables through its own map file.
@@ -213,17 +258,21 @@ pub(super) async fn plan(
             },
             _ => None,
         };
-        let own_mappings;
-        let mappings = match own_map {
+        let mut step_mappings = match own_map {
             Some(own) => {
                 // Its map speaks for its group's tables only (the Map step's map checks the
                 // rest), so the whole-database integrity report does not apply.
                 let (m, _) = map::plan(&own, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
-                own_mappings = m;
-                &own_mappings
+                m
             }
-            None => &mappings,
+            None => mappings.clone(),
         };
+        if let Some(logic) = &logic {
+            logic
+                .prepare(m1, m2, &m2_schema, &mut step_mappings)
+                .await?;
+        }
+        let mappings = &step_mappings;
         if let Some(logic) = &logic {
             plan.logic.push(logic.clone());
         }

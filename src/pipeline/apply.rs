@@ -137,11 +137,7 @@ pub async fn read_current(
     let mut found = Vec::with_capacity(keys.len());
     let mut seen = HashSet::with_capacity(keys.len());
     for chunk in keys.chunks(1000) {
-        let sql = format!(
-            "{} WHERE {}",
-            mapping.select_from(),
-            key_list_condition(table.keys(), chunk.len(), "t.")
-        );
+        let sql = mapping.select_where(Some(&key_list_condition(table.keys(), chunk.len(), "t.")));
         let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
         let rows: Vec<mysql_async::Row> = m1
             .exec(sql, params)

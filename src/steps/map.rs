@@ -35,6 +35,9 @@ pub struct TableMapping {
     /// columns after `select_columns`: (column name the handler reads, SQL expression over the
     /// source table aliased `t`).
     pub lookups: Vec<(String, String)>,
+    /// A condition on the source table `t` that rows must meet to be copied (the Customer
+    /// step leaves out the value rows of attributes that became M2 columns).
+    pub filter: Option<String>,
     pub estimated_rows: u64,
 }
 
@@ -54,6 +57,18 @@ impl TableMapping {
             list.join(", "),
             quote_ident(&self.source_table)
         )
+    }
+
+    /// `select_from` with the map's own filter and `condition` (over `t`), when either is set.
+    pub fn select_where(&self, condition: Option<&str>) -> String {
+        let mut sql = self.select_from();
+        match (&self.filter, condition) {
+            (Some(f), Some(c)) => sql.push_str(&format!(" WHERE ({f}) AND ({c})")),
+            (Some(f), None) => sql.push_str(&format!(" WHERE ({f})")),
+            (None, Some(c)) => sql.push_str(&format!(" WHERE {c}")),
+            (None, None) => {}
+        }
+        sql
     }
 }
 
@@ -242,6 +257,7 @@ pub fn plan(
             destination_handlers,
             insert_columns,
             lookups,
+            filter: None,
             estimated_rows: table.estimated_rows,
         });
     }

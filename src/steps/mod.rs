@@ -1,5 +1,6 @@
 //! Steps: the units of work config.xml names by DMT class (`Migration\Step\Map\Delta`).
 
+pub mod customer;
 pub mod map;
 pub mod order_grids;
 mod registry;

@@ -200,6 +200,10 @@ const BUILT: &[&str] = &[
     "OrderGrids\\Data",
     "OrderGrids\\Delta",
     "OrderGrids\\Volume",
+    "Customer\\Integrity",
+    "Customer\\Data",
+    "Customer\\Volume",
+    "Customer\\Delta",
 ];
 
 /// Resolves config.xml class names to steps.

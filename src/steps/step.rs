@@ -12,8 +12,10 @@ use std::pin::Pin;
 
 use mysql_async::{Conn, Transaction, Value};
 
+use crate::db::schema::Schema;
 use crate::error::Result;
 use crate::pipeline::apply::DeltaTable;
+use crate::steps::map::TableMapping;
 
 /// A boxed future, so that steps can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -36,6 +38,19 @@ pub trait Step: Send + Sync + std::fmt::Debug {
     /// The config.xml option naming the map file of this step's tables; `None`: `map_file`.
     fn map_file_option(&self) -> Option<&str> {
         None
+    }
+
+    /// Before anything moves (delta and data alike): resolves what depends on the databases
+    /// (attribute ids …) and adjusts the mappings planned from this step's map file (columns
+    /// filled from other M1 tables, rows left out). Called once per run.
+    fn prepare<'a>(
+        &'a self,
+        _m1: &'a mut Conn,
+        _m2: &'a mut Conn,
+        _m2_schema: &'a Schema,
+        _mappings: &'a mut Vec<TableMapping>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Runs inside the batch's M2 transaction, after the table's rows were written (deleted
