@@ -62,6 +62,17 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
 
     let config = sandbox::write_dmt_tree(&dir.join("dmt"), server).map_err(sandbox_error)?;
     say(format!("DMT configuration: {}", config.display()));
+    // The stock deltalog.xml tracks no invoice or credit memo comments: a comment added
+    // after migrate:data would never reach Magento 2, with the DMT or with us. Two lines close it.
+    let deltalog_xml = dir.join("dmt/etc/opensource-to-opensource/deltalog.xml.dist");
+    let text = std::fs::read_to_string(&deltalog_xml).map_err(sandbox_error)?;
+    let text = text.replacen(
+        "    <group name=\"delta_map\">\n",
+        "    <group name=\"delta_map\">\n        <document key=\"entity_id\">sales_flat_invoice_comment</document>\n        <document key=\"entity_id\">sales_flat_creditmemo_comment</document>\n",
+        1,
+    );
+    std::fs::write(&deltalog_xml, text).map_err(sandbox_error)?;
+    say("  deltalog.xml: the stock file plus sales_flat_invoice_comment and sales_flat_creditmemo_comment, which the DMT's own list leaves untracked (add them to yours)");
     let setup = Setup::load(&config)?;
 
     let install = deltalog::install(&mut m1, &setup, &InstallOptions::default()).await?;
@@ -83,7 +94,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
     )
     .await?;
     say(format!(
-        "migrate:data (Map step): {} rows of {} tables copied in {:.1} s ({:.0} rows/s); binlog position {}",
+        "migrate:data (Map, Customer, Log, OrderGrids, SalesIncrement steps): {} rows of {} tables copied in {:.1} s ({:.0} rows/s); binlog position {}",
         report.rows_copied,
         report.tables.len(),
         report.elapsed.as_secs_f64(),
@@ -237,7 +248,6 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
     ));
     let verified = verify_summary(&setup).await?;
     say(format!("verify after the binlog catch-up: {verified}"));
-    say("Not built yet in this version: the Customer Attributes step (left to the DMT).");
     Ok(0)
 }
 
@@ -264,7 +274,7 @@ async fn verify_summary(setup: &Setup) -> Result<String> {
         format!("all {equal} tables equal")
     } else {
         format!(
-            "{equal} tables equal; differing:\n    {}\n  (what the DMT's deltalog cannot see either: tables no deltalog group tracks, such as the invoice and credit memo comments, and changes M1's own foreign keys make when a customer is deleted, which the Customer step, not built yet, would follow)",
+            "{equal} tables equal; differing:\n    {}",
             differ.join("\n    ")
         )
     })

@@ -476,6 +476,27 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
     if !integrity.is_ok() {
         return Err(Error::Integrity(integrity.errors));
     }
+    // The Customer step's tables, through its map and its columns from M1's values.
+    let mut mappings = mappings;
+    let customer_step = ["data", "delta"].iter().any(|mode| {
+        setup.steps(mode).iter().any(|s| {
+            s.classes.iter().any(|c| {
+                c.class
+                    .eq_ignore_ascii_case("Migration\\Step\\Customer\\Data")
+                    || c.class
+                        .eq_ignore_ascii_case("Migration\\Step\\Customer\\Delta")
+            })
+        })
+    });
+    if customer_step {
+        let step = crate::steps::customer::Customer::from_setup(setup)?;
+        let customer = step
+            .plan_mappings(setup, &mut m1, &mut m2, &m1_schema, &m2_schema)
+            .await
+            .map_err(|e| e.with_target(&m1_target))?;
+        mappings.retain(|m| !customer.iter().any(|c| c.source_table == m.source_table));
+        mappings.extend(customer);
+    }
     for name in &options.tables {
         if !mappings.iter().any(|m| matches_filter(m, name)) {
             return Err(Error::Usage(format!(

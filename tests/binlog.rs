@@ -1084,6 +1084,7 @@ async fn cleanup_drops_the_tools_state_tables_and_nothing_else() {
         vec![
             "mage_migrate_binlog_checkpoint",
             "mage_migrate_binlog_start",
+            "mage_migrate_customer_values",
             "mage_migrate_data_progress",
             "mage_migrate_derivations"
         ]
@@ -1115,7 +1116,7 @@ async fn cleanup_drops_the_tools_state_tables_and_nothing_else() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("cleanup: 4 mage-migrate state tables dropped from Magento 2\n"),
+        stdout.ends_with("cleanup: 5 mage-migrate state tables dropped from Magento 2\n"),
         "{stdout}"
     );
     assert!(state_tables(&mut r, &dbs.m2.name).await.is_empty());
@@ -1126,7 +1127,7 @@ async fn cleanup_drops_the_tools_state_tables_and_nothing_else() {
         )
         .await
         .unwrap();
-    assert_eq!(after, all.map(|n| n - 4));
+    assert_eq!(after, all.map(|n| n - 5));
     let (code, stdout, _) = support::cli(&["cleanup", config.as_str()]);
     assert_eq!(code, 0);
     assert_eq!(

@@ -207,22 +207,15 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
         // the values that became M2 columns, value tables without them.
         let customer = if runs_data_class(setup, &skipped_steps, "Migration\\Step\\Customer\\Data") {
             let step = crate::steps::customer::Customer::from_setup(setup)?;
-            let customer_map = crate::config::MapRules::load(&o.required_file("customer_map_file")?)?;
-            let documents: Vec<String> = step
-                .documents()
-                .iter()
-                .map(|d| format!("{source_prefix}{d}"))
-                .collect();
-            let (customer_mappings, _) =
-                map::plan(&customer_map, &m1_schema, &m2_schema, &source_prefix, &dest_prefix)?;
-            let mut customer_mappings: Vec<TableMapping> = customer_mappings
-                .into_iter()
-                .filter(|m| documents.contains(&m.source_table))
-                .collect();
-            crate::steps::Step::prepare(&step, &mut m1, &mut m2, &m2_schema, &mut customer_mappings)
+            let customer_mappings = step
+                .plan_mappings(setup, &mut m1, &mut m2, &m1_schema, &m2_schema)
                 .await
                 .map_err(|e| e.with_target(&m1_target))?;
-            mappings.retain(|m| !documents.contains(&m.source_table));
+            mappings.retain(|m| {
+                !customer_mappings
+                    .iter()
+                    .any(|c| c.source_table == m.source_table)
+            });
             mappings.extend(customer_mappings);
             Some(step)
         } else {

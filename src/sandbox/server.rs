@@ -201,9 +201,13 @@ impl Server {
             let socket = dir.join("mariadb.sock");
             let log = dir.join("error.log");
             let _ = fs::remove_file(&log);
+            // Its own temporary directory: a shared /tmp may be cleaned under a running server.
+            let tmpdir = dir.join("tmp");
+            fs::create_dir_all(&tmpdir).map_err(io_err("creating the server's tmpdir"))?;
             let mut cmd = Command::new(&mariadbd);
             cmd.arg("--no-defaults")
                 .arg(format!("--datadir={}", datadir.display()))
+                .arg(format!("--tmpdir={}", tmpdir.display()))
                 .arg(format!("--port={port}"))
                 .arg(format!("--socket={}", socket.display()))
                 .arg("--bind-address=127.0.0.1")

@@ -193,7 +193,7 @@ impl Customer {
         m1: &mut Conn,
         m2: &mut Conn,
         m2_schema: &Schema,
-        mappings: &mut Vec<TableMapping>,
+        mappings: &mut [TableMapping],
     ) -> Result<()> {
         let mut bound = Bound {
             entities: Vec::new(),
@@ -340,9 +340,40 @@ impl Customer {
             )?;
             bound.entities.push(BoundEntity { table, values });
         }
-        ensure_values_table(m2, &self.values_table()).await?;
         *self.bound.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(bound));
         Ok(())
+    }
+
+    /// The step's tables as migrate:data and verify see them: its documents through
+    /// `customer_map_file`, resolved against both databases (read-only).
+    pub async fn plan_mappings(
+        &self,
+        setup: &crate::setup::Setup,
+        m1: &mut Conn,
+        m2: &mut Conn,
+        m1_schema: &Schema,
+        m2_schema: &Schema,
+    ) -> Result<Vec<TableMapping>> {
+        let o = &setup.config.options;
+        let map = crate::config::MapRules::load(&o.required_file("customer_map_file")?)?;
+        let documents: Vec<String> = self
+            .documents()
+            .iter()
+            .map(|d| format!("{}{d}", self.source_prefix))
+            .collect();
+        let (mappings, _) = super::map::plan(
+            &map,
+            m1_schema,
+            m2_schema,
+            &self.source_prefix,
+            &self.dest_prefix,
+        )?;
+        let mut mappings: Vec<TableMapping> = mappings
+            .into_iter()
+            .filter(|m| documents.contains(&m.source_table))
+            .collect();
+        self.resolve(m1, m2, m2_schema, &mut mappings).await?;
+        Ok(mappings)
     }
 
     /// The entity ids whose rows these value keys touch: from M1 while the rows exist, from
@@ -511,6 +542,7 @@ impl Customer {
     pub async fn data(&self, m1: &mut Conn, m2: &mut Conn) -> Result<u64> {
         let bound = self.bound()?;
         let table = self.values_table();
+        ensure_values_table(m2, &table).await?;
         m2.query_drop(format!("TRUNCATE TABLE {table}"))
             .await
             .map_err(|e| Error::db(Side::M2, e, &format!("emptying {VALUES_TABLE}")))?;
@@ -636,7 +668,10 @@ impl Step for Customer {
         m2_schema: &'a Schema,
         mappings: &'a mut Vec<TableMapping>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.resolve(m1, m2, m2_schema, mappings))
+        Box::pin(async move {
+            self.resolve(m1, m2, m2_schema, mappings).await?;
+            ensure_values_table(m2, &self.values_table()).await
+        })
     }
 
     fn after_apply<'a>(
