@@ -16,6 +16,7 @@ pub const STATE_TABLES: &[&str] = &[
     "mage_migrate_binlog_checkpoint",
     "mage_migrate_quarantine",
     "mage_migrate_derivations",
+    "mage_migrate_customer_values",
 ];
 
 /// Drops the state tables that exist; returns their names.

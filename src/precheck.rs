@@ -600,12 +600,24 @@ async fn server_id_check(m1: &mut Conn, server_id: u32, variables: &Variables) -
     }
     // A second connection with a replica's id makes the server drop the first one: the reader
     // would cut off a real replica, or be cut off by it.
-    let hosts = match m1.query::<Row, _>("SHOW REPLICA HOSTS").await {
-        Err(e) if server_code(&e) == Some(ER_PARSE_ERROR) => {
-            m1.query::<Row, _>("SHOW SLAVE HOSTS").await
+    // A reader killed a moment ago is still listed until the server's next heartbeat to it
+    // fails: a clash is looked at again for a few seconds before it counts.
+    let mut hosts;
+    let mut tries = 0;
+    loop {
+        hosts = match m1.query::<Row, _>("SHOW REPLICA HOSTS").await {
+            Err(e) if server_code(&e) == Some(ER_PARSE_ERROR) => {
+                m1.query::<Row, _>("SHOW SLAVE HOSTS").await
+            }
+            other => other,
+        };
+        let clash = matches!(&hosts, Ok(rows) if rows.iter().any(|r| r.get::<u32, _>(0) == Some(server_id)));
+        tries += 1;
+        if !clash || tries >= 12 {
+            break;
         }
-        other => other,
-    };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     let own_text = own.map_or("unknown".to_string(), |id| id.to_string());
     match hosts {
         Ok(rows) => {

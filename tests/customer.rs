@@ -381,6 +381,18 @@ async fn customers_follow_through_data_deltalog_and_binlog() {
         .unwrap();
     assert!(customers.unwrap() > 10, "{customers:?}");
 
+    // The stock 1.9.4.5 delta list runs as it is: nothing to skip, no unknown class.
+    assert_eq!(
+        migrate_data::unbuilt_steps(&setup, "delta"),
+        Vec::<String>::new()
+    );
+    let (code, _, stderr) = support::cli(&[
+        "migrate:delta",
+        setup.config.path.to_str().unwrap(),
+        "--once",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
     // The deltalog source.
     let (customer, address) = edit(&dbs, 0).await;
     let report = migrate_delta::run(
