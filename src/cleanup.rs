@@ -17,6 +17,7 @@ pub const STATE_TABLES: &[&str] = &[
     "mage_migrate_quarantine",
     "mage_migrate_derivations",
     "mage_migrate_customer_values",
+    "mage_migrate_delta_last_cycle",
 ];
 
 /// Drops the state tables that exist; returns their names.

@@ -346,6 +346,68 @@ async fn binlog_status(m1: &mut mysql_async::Conn, setup: &Setup) -> Option<Stri
     ))
 }
 
+/// How fresh the deltalog follower is and how long the rows pending now would take at its
+/// pace: the operator's lag figure for deciding when to freeze the store. `None` when the
+/// deltalog source never ran.
+async fn deltalog_pace(setup: &Setup, pending: u64) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    let table = db::quote_ident(&format!(
+        "{}{}",
+        setup.config.options.dest_prefix(),
+        crate::migrate_delta::LAST_CYCLE
+    ));
+    let mut m2 = db::connect(
+        Side::M2,
+        &setup.config.destination,
+        &setup.config.options.init_statements_destination(),
+    )
+    .await
+    .ok()?;
+    let row: Option<(f64, u64, f64, u64, f64)> = m2
+        .query_first(format!(
+            "SELECT TIMESTAMPDIFF(MICROSECOND, finished_at, NOW(3)) / 1e6, cycle_keys, cycle_seconds, run_keys, run_seconds FROM {table} WHERE source = 'deltalog'"
+        ))
+        .await
+        .ok()?;
+    let _ = m2.disconnect().await;
+    let (age, keys, seconds, run_keys, run_seconds) = row?;
+    Some(pace_line(
+        age,
+        keys,
+        seconds,
+        run_keys,
+        run_seconds,
+        pending,
+    ))
+}
+
+fn pace_line(
+    age: f64,
+    keys: u64,
+    seconds: f64,
+    run_keys: u64,
+    run_seconds: f64,
+    pending: u64,
+) -> String {
+    let last = if keys > 0 {
+        format!("applied {keys} keys in {seconds:.2} s")
+    } else {
+        "found nothing pending".to_string()
+    };
+    let estimate = if pending == 0 {
+        "nothing pending now".to_string()
+    } else if run_keys > 0 && run_seconds > 0.0 {
+        let rate = run_keys as f64 / run_seconds;
+        format!(
+            "{pending} rows pending now: about {:.1} s to catch up at its pace of {rate:.0} keys/s",
+            pending as f64 / rate
+        )
+    } else {
+        format!("{pending} rows pending now")
+    };
+    format!("deltalog source: the last cycle, {age:.1} s ago, {last}; {estimate}")
+}
+
 async fn status(conn: &mut mysql_async::Conn, setup: &Setup) -> Result<i32> {
     let rows = deltalog::status(conn, setup).await?;
     let mut out = std::io::stdout().lock();
@@ -396,6 +458,10 @@ async fn status(conn: &mut mysql_async::Conn, setup: &Setup) -> Result<i32> {
         "{complete} of {in_m1} tables in M1 have a complete deltalog; {} pending rows in all",
         rows.iter().map(|r| r.pending).sum::<u64>()
     );
+    let pending: u64 = rows.iter().map(|r| r.pending + r.in_flight).sum();
+    if let Some(line) = deltalog_pace(setup, pending).await {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(line) = binlog_status(conn, setup).await {
         let _ = writeln!(out, "{line}");
     }
@@ -624,4 +690,25 @@ fn migrate_delta(
         }
         Ok(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pace_line;
+
+    #[test]
+    fn the_pace_line_estimates_the_catch_up_from_the_runs_rate() {
+        assert_eq!(
+            pace_line(2.04, 500, 0.25, 4000, 2.0, 3000),
+            "deltalog source: the last cycle, 2.0 s ago, applied 500 keys in 0.25 s; 3000 rows pending now: about 1.5 s to catch up at its pace of 2000 keys/s"
+        );
+        assert_eq!(
+            pace_line(0.5, 0, 0.0, 0, 0.0, 0),
+            "deltalog source: the last cycle, 0.5 s ago, found nothing pending; nothing pending now"
+        );
+        assert_eq!(
+            pace_line(1.0, 0, 0.0, 0, 0.0, 7),
+            "deltalog source: the last cycle, 1.0 s ago, found nothing pending; 7 rows pending now"
+        );
+    }
 }

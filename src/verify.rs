@@ -497,6 +497,46 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
         mappings.retain(|m| !customer.iter().any(|c| c.source_table == m.source_table));
         mappings.extend(customer);
     }
+    // The Log step's documents, through map-log.xml (`customer_visitor.customer_id`, which its
+    // data part sets from log_customer, is not part of that map and not compared).
+    let log_step = ["data", "delta"].iter().any(|mode| {
+        setup.steps(mode).iter().any(|s| {
+            s.classes.iter().any(|c| {
+                c.class.eq_ignore_ascii_case("Migration\\Step\\Log\\Data")
+                    || c.class.eq_ignore_ascii_case("Migration\\Step\\Log\\Delta")
+            })
+        })
+    });
+    if log_step {
+        if let Some(path) = o.file("log_map_file")? {
+            let log_map = crate::config::MapRules::load(&path)?;
+            let documents: Vec<String> = match o.file("log_document_groups_file")? {
+                Some(path) => crate::config::Groups::load(&path)?
+                    .documents_of("source_documents")
+                    .into_iter()
+                    .map(|(d, _)| format!("{}{d}", o.source_prefix()))
+                    .collect(),
+                None => vec![format!("{}log_visitor", o.source_prefix())],
+            };
+            let (log_mappings, _) = map::plan(
+                &log_map,
+                &m1_schema,
+                &m2_schema,
+                &o.source_prefix(),
+                &o.dest_prefix(),
+            )?;
+            let log_mappings: Vec<TableMapping> = log_mappings
+                .into_iter()
+                .filter(|m| documents.contains(&m.source_table))
+                .collect();
+            mappings.retain(|m| {
+                !log_mappings
+                    .iter()
+                    .any(|l| l.source_table == m.source_table)
+            });
+            mappings.extend(log_mappings);
+        }
+    }
     for name in &options.tables {
         if !mappings.iter().any(|m| matches_filter(m, name)) {
             return Err(Error::Usage(format!(

@@ -410,6 +410,15 @@ async fn customers_follow_through_data_deltalog_and_binlog() {
     assert!(report.upserted > 0, "{report:?}");
     assert_eq!(differences(&dbs).await, Vec::<String>::new());
     gone_in_m2(&dbs, customer, address).await;
+    // The operator's view of the deltalog follower: its last cycle and pace.
+    let (code, stdout, stderr) =
+        support::cli(&["deltalog", "status", setup.config.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let pace = stdout
+        .lines()
+        .find(|l| l.starts_with("deltalog source: the last cycle, "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(pace.contains(" s ago, "), "{pace}");
 
     // The binlog source, from where migrate:data left M1's binlog.
     let (customer, address) = edit(&dbs, 1).await;

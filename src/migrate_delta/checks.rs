@@ -174,3 +174,47 @@ pub(super) async fn run_derivations(
     }
     Ok(handled)
 }
+
+/// M2's record of the deltalog source's last cycle, for `deltalog status`.
+pub(crate) const LAST_CYCLE: &str = "mage_migrate_delta_last_cycle";
+
+pub(super) async fn ensure_last_cycle(m2: &mut Conn, table: &str) -> Result<()> {
+    use mysql_async::prelude::Queryable;
+    m2.query_drop(format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\
+           source varchar(16) NOT NULL PRIMARY KEY, \
+           finished_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), \
+           cycle_keys bigint unsigned NOT NULL, \
+           cycle_seconds double NOT NULL, \
+           run_keys bigint unsigned NOT NULL, \
+           run_seconds double NOT NULL, \
+           backlog bigint unsigned NOT NULL\
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='mage-migrate: the last delta cycle, for deltalog status'"
+    ))
+    .await
+    .map_err(|e| Error::db(Side::M2, e, "creating the last-cycle table"))
+}
+
+/// Records a finished cycle (or an idle poll: zero keys), so `deltalog status` can tell how
+/// fresh the follower is and how long the backlog would take at its pace.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record_cycle(
+    m2: &mut Conn,
+    table: &str,
+    cycle_keys: u64,
+    cycle_seconds: f64,
+    run_keys: u64,
+    run_seconds: f64,
+    backlog: u64,
+) -> Result<()> {
+    use mysql_async::prelude::Queryable;
+    m2.exec_drop(
+        format!(
+            "REPLACE INTO {table} (source, finished_at, cycle_keys, cycle_seconds, run_keys, run_seconds, backlog) \
+             VALUES ('deltalog', NOW(3), ?, ?, ?, ?, ?)"
+        ),
+        (cycle_keys, cycle_seconds, run_keys, run_seconds, backlog),
+    )
+    .await
+    .map_err(|e| Error::db(Side::M2, e, "recording the cycle"))
+}

@@ -18,7 +18,7 @@ use crate::db::{self};
 
 pub mod binlog;
 mod checks;
-pub(crate) use checks::DERIVATIONS;
+pub(crate) use checks::{DERIVATIONS, LAST_CYCLE};
 mod claims;
 mod plan;
 
@@ -406,6 +406,14 @@ async fn drive(
         // What a crash left to derive.
         run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
     }
+    let last_cycle = crate::db::quote_ident(&format!(
+        "{}{LAST_CYCLE}",
+        setup.config.options.dest_prefix()
+    ));
+    checks::ensure_last_cycle(&mut m2, &last_cycle).await?;
+    // Keys and time spent applying them over this run, for the pace `deltalog status` quotes.
+    let (mut run_keys, mut run_seconds) = (0u64, 0f64);
+    let mut last_recorded = Instant::now();
     if options.skip_errors {
         let dest_prefix = setup.config.options.dest_prefix();
         worker_options.quarantine = Some(Arc::new(
@@ -524,7 +532,25 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                         m.applied(t, a.upserted, a.deleted);
                     }
                 }
+                run_keys += cycle.keys;
+                run_seconds += cycle.seconds;
+                checks::record_cycle(
+                    &mut m2,
+                    &last_cycle,
+                    cycle.keys,
+                    cycle.seconds,
+                    run_keys,
+                    run_seconds,
+                    cycle.backlog,
+                )
+                .await?;
+                last_recorded = Instant::now();
                 on_cycle(&cycle);
+            } else if last_recorded.elapsed() >= Duration::from_secs(5) {
+                // Idle: say so now and then, so a status shows the follower is alive.
+                checks::record_cycle(&mut m2, &last_cycle, 0, 0.0, run_keys, run_seconds, 0)
+                    .await?;
+                last_recorded = Instant::now();
             }
             if stop.requested() {
                 return Ok(());
