@@ -266,7 +266,8 @@ async fn verify_summary(setup: &Setup) -> Result<String> {
         .tables
         .iter()
         .filter(|t| !t.is_equal())
-        .filter_map(|t| t.lines().into_iter().next())
+        // The counts, then the first keys with their columns, as `verify` prints them.
+        .flat_map(|t| t.lines().into_iter().take(4))
         .map(|l| l.trim_start_matches("DIFF").trim().to_string())
         .collect();
     let equal = report.tables.iter().filter(|t| t.is_equal()).count();

@@ -93,7 +93,7 @@ impl CrossCheck {
         let mut b: Vec<_> = self.deltalog_without_change.iter().collect();
         b.sort();
         for (table, n) in b {
-            out.push(format!("cross-check: {n} deltalog rows of {table} have no change in the binlog (does the binlog leave this table out?); they were migrated through the deltalog"));
+            out.push(format!("cross-check: {n} deltalog rows of {table} have no change in the binlog (an UPDATE that changed nothing fires the trigger but logs no row event; otherwise, does the binlog leave this table out?); they were migrated through the deltalog"));
         }
         out
     }

@@ -101,7 +101,7 @@ pub(super) async fn sweep_orphans(
         let swept = crate::pipeline::sweep::image_orphans(m1, m2, &tables[index], &keys).await?;
         if swept > 0 {
             tracing::info!(
-                "{}: {swept} rows written from the binlog lost their parent to an M1 cascade since; deleted",
+                "{}: {swept} rows written from the binlog lost their parent to an M1 foreign key since; deleted or rewritten from M1's current rows",
                 tables[index].mapping.destination_table
             );
         }
@@ -114,16 +114,36 @@ pub(crate) const DERIVATIONS: &str = "mage_migrate_derivations";
 
 pub(super) async fn ensure_derivations(m2: &mut Conn, table: &str) -> Result<()> {
     use mysql_async::prelude::Queryable;
+    // `slot` is the writing session's connection id: workers recording the same key never
+    // insert the same row, so they never wait on (or deadlock over) each other's records.
     m2.query_drop(format!(
         "CREATE TABLE IF NOT EXISTS {table} (\
            step varchar(64) NOT NULL, \
            source_table varchar(64) NOT NULL, \
            source_key varchar(255) NOT NULL, \
-           PRIMARY KEY (step, source_table, source_key)\
-         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='mage-migrate: keys applied whose derived rows (order grids) are still to be rebuilt'"
+           slot bigint unsigned NOT NULL DEFAULT 0, \
+           PRIMARY KEY (step, source_table, source_key, slot)\
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='mage-migrate: keys applied whose derived rows (order grids, customers) are still to be rebuilt'"
     ))
     .await
-    .map_err(|e| Error::db(Side::M2, e, "creating the derivations table"))
+    .map_err(|e| Error::db(Side::M2, e, "creating the derivations table"))?;
+    // A table an earlier version created has no slot yet.
+    let name = table.trim_matches('`').replace("``", "`");
+    let has_slot: Option<u64> = m2
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'slot'",
+            (name,),
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "reading the derivations table"))?;
+    if has_slot == Some(0) {
+        m2.query_drop(format!(
+            "ALTER TABLE {table} ADD COLUMN slot bigint unsigned NOT NULL DEFAULT 0, DROP PRIMARY KEY, ADD PRIMARY KEY (step, source_table, source_key, slot)"
+        ))
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "upgrading the derivations table"))?;
+    }
+    Ok(())
 }
 
 /// After the batches drained: each deriving step gets the keys recorded for it, page by page,
@@ -140,7 +160,7 @@ pub(super) async fn run_derivations(
         loop {
             let rows: Vec<(String, String)> = m2
                 .exec(
-                    format!("SELECT source_table, source_key FROM {table} WHERE step = ? ORDER BY source_table, source_key LIMIT 5000"),
+                    format!("SELECT DISTINCT source_table, source_key FROM {table} WHERE step = ? ORDER BY source_table, source_key LIMIT 5000"),
                     (step.name(),),
                 )
                 .await

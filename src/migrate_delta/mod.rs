@@ -341,7 +341,8 @@ async fn join_workers(running: &mut JoinSet<Result<()>>, first_error: Option<Err
 async fn take_lock(m1: &mut mysql_async::Conn) -> Result<()> {
     use mysql_async::prelude::Queryable;
     let locked: Option<Option<u8>> = m1
-        .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 0)")
+        // Up to 2 s: a run that has just ended may still be closing its session on the server.
+        .query_first("SELECT GET_LOCK(CONCAT('mage_migrate_delta:', LEFT(DATABASE(), 40)), 2)")
         .await
         .map_err(|e| Error::db(Side::M1, e, "taking the delta lock"))?;
     if locked.flatten() != Some(1) {

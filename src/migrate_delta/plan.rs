@@ -385,7 +385,10 @@ pub(super) async fn plan(
             .collect();
         table.parents = child_keys
             .iter()
-            .filter(|k| k.child == table.mapping.destination_table && k.on_delete == "CASCADE")
+            .filter(|k| {
+                k.child == table.mapping.destination_table
+                    && (k.on_delete == "CASCADE" || k.on_delete == "SET NULL")
+            })
             .cloned()
             .collect();
     }

@@ -30,8 +30,8 @@ pub struct DeltaTable {
     pub partial_key: bool,
     /// M2 foreign keys referencing this table by its key: swept after its deletes.
     pub children: Vec<super::sweep::ChildKey>,
-    /// M2 `CASCADE` foreign keys of this table to its parents: rows written from binlog
-    /// images are checked for a vanished parent (see `sweep::image_orphans`).
+    /// M2 `CASCADE` and `SET NULL` foreign keys of this table to its parents: rows written
+    /// from binlog images are checked for a vanished parent (see `sweep::image_orphans`).
     pub parents: Vec<super::sweep::ChildKey>,
     /// The step's logic beyond the map, run in each batch's transaction (SalesIncrement …).
     pub step: Option<std::sync::Arc<dyn crate::steps::Step>>,

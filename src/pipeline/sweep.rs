@@ -22,6 +22,9 @@ pub struct ChildKey {
     pub parent_columns: Vec<String>,
     /// `CASCADE`, `SET NULL`, `RESTRICT`, `NO ACTION`.
     pub on_delete: String,
+    /// Child columns `ON UPDATE CURRENT_TIMESTAMP`: kept as they are when the sweep nulls the
+    /// key, as M1's own `SET NULL` left them (M2's cascade does not touch them either).
+    pub keep_columns: Vec<String>,
 }
 
 /// Every foreign key of the M2 database, by parent table.
@@ -56,8 +59,24 @@ pub async fn read_child_keys(m2: &mut Conn) -> Result<Vec<ChildKey>> {
                 parent,
                 parent_columns: vec![parent_column],
                 on_delete,
+                keep_columns: Vec::new(),
             }),
         }
+    }
+    let stamped: Vec<(String, String)> = m2
+        .query(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND LOWER(EXTRA) LIKE '%on update%' \
+             ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "reading columns"))?;
+    for key in &mut keys {
+        key.keep_columns = stamped
+            .iter()
+            .filter(|(t, _)| *t == key.child)
+            .map(|(_, c)| c.clone())
+            .collect();
     }
     Ok(keys)
 }
@@ -105,6 +124,11 @@ pub async fn sweep(m2: &mut Conn, key: &ChildKey, parents: &[Vec<Value>]) -> Res
                 .columns
                 .iter()
                 .map(|c| format!("{} = NULL", quote_ident(c)))
+                .chain(
+                    key.keep_columns
+                        .iter()
+                        .map(|c| format!("{0} = {0}", quote_ident(c))),
+                )
                 .collect();
             format!(
                 "UPDATE {} SET {} WHERE {condition}",
@@ -130,7 +154,8 @@ pub async fn sweep(m2: &mut Conn, key: &ChildKey, parents: &[Vec<Value>]) -> Res
 /// in its transaction; if M1 deleted it later through its own foreign key (a parent's delete,
 /// which logs no row event for the child) after M2's cascade had run, it would stay an orphan.
 /// Those whose M1 row is gone are deleted here (foreign key checks on, so their own children
-/// follow); those M1 still has wait for their parent, which is on its way.
+/// follow); those M1 still has are written again from M1's current row, which holds what an
+/// `ON DELETE SET NULL` made of them (or still names a parent on its way). Returns both.
 pub async fn image_orphans(
     m1: &mut Conn,
     m2: &mut Conn,
@@ -182,17 +207,17 @@ pub async fn image_orphans(
     if orphans.is_empty() {
         return Ok(0);
     }
-    let (_, gone) = crate::pipeline::apply::read_current(m1, table, &orphans).await?;
-    if gone.is_empty() {
-        return Ok(0);
-    }
+    // What M1's own foreign keys did to them since (no row event records it): a CASCADE left
+    // them gone, a SET NULL left them with the column emptied. M1's current rows say which.
+    let (current, gone) = crate::pipeline::apply::read_current(m1, table, &orphans).await?;
     let mut tx = m2
         .start_transaction(mysql_async::TxOpts::default())
         .await
         .map_err(|e| Error::db(Side::M2, e, "starting a transaction"))?;
     let deleted = crate::pipeline::apply::delete(&mut tx, table, &gone).await?;
+    let rewritten = crate::pipeline::apply::upsert(&mut tx, m1, table, &current).await?;
     tx.commit()
         .await
         .map_err(|e| Error::db(Side::M2, e, "committing the orphan sweep"))?;
-    Ok(deleted)
+    Ok(deleted + rewritten)
 }

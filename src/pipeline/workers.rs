@@ -741,7 +741,7 @@ async fn apply_batch(
                 .collect();
             for step in &t.derived_by {
                 for chunk in entries.chunks(500) {
-                    let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                    let values = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
                     let params: Vec<Value> = chunk
                         .iter()
                         .flat_map(|p| {
@@ -753,7 +753,7 @@ async fn apply_batch(
                         })
                         .collect();
                     tx.exec_drop(
-                        format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key) VALUES {values}"),
+                        format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key, slot) VALUES {values}"),
                         params,
                     )
                     .await

@@ -697,7 +697,7 @@ impl Step for Customer {
                     .await?;
                 let entity_table = &entity.table.reader.tracked.source_table;
                 for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
-                    let marks = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                    let marks = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
                     let params: Vec<Value> = chunk
                         .iter()
                         .flat_map(|id| {
@@ -710,7 +710,7 @@ impl Step for Customer {
                         .collect();
                     m2.exec_drop(
                         format!(
-                            "INSERT IGNORE INTO {} (step, source_table, source_key) VALUES {marks}",
+                            "INSERT IGNORE INTO {} (step, source_table, source_key, slot) VALUES {marks}",
                             self.derivations_table()
                         ),
                         params,
