@@ -185,16 +185,16 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         |_| {},
     )
     .await?;
+    let catch_up = started.elapsed().as_secs_f64();
     say(format!(
-        "Cutover: with the store frozen, the final catch-up applied {} changes in {:.2} s (while live: {} upserts, {} deletes).",
+        "Cutover: with the store frozen, the final catch-up applied {} changes in {catch_up:.2} s (while live: {} upserts, {} deletes).",
         last.upserted + last.deleted,
-        started.elapsed().as_secs_f64(),
         followed.upserted,
         followed.deleted
     ));
-    let verified = verify_summary(&setup).await?;
+    let (verified, deltalog_equal) = verify_summary(&setup).await?;
     say(format!(
-        "verify (M1 through the map against M2): {verified}"
+        "verify (M1 through the map and the steps against M2): {verified}"
     ));
 
     // The same store, followed from its binlog instead.
@@ -228,6 +228,7 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         |_| {},
     )
     .await?;
+    let binlog_seconds = started.elapsed().as_secs_f64();
     let check = binlog
         .cross_check
         .as_ref()
@@ -235,7 +236,11 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
             if c.is_clean() {
                 "every change had its deltalog row and every deltalog row its change".to_string()
             } else {
-                c.lines().join("; ")
+                c.lines()
+                    .iter()
+                    .map(|l| l.trim_start_matches("cross-check: ").to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             }
         });
     say(format!(
@@ -246,13 +251,32 @@ async fn demo(server: &Server, dir: &Path) -> Result<i32> {
         started.elapsed().as_secs_f64(),
         binlog.binlog_position.as_deref().unwrap_or("?")
     ));
-    let verified = verify_summary(&setup).await?;
+    let (verified, binlog_equal) = verify_summary(&setup).await?;
     say(format!("verify after the binlog catch-up: {verified}"));
-    Ok(0)
+    let rows_per_second = report.rows_copied as f64 / report.elapsed.as_secs_f64().max(0.001);
+    say("");
+    say("Summary");
+    say(format!(
+        "  migrate:data          {} rows in {:.1} s ({rows_per_second:.0} rows/s)",
+        report.rows_copied,
+        report.elapsed.as_secs_f64()
+    ));
+    say(format!(
+        "  delta, deltalog       {} rows upserted, {} deleted while the store sold; frozen store caught up in {catch_up:.2} s; verify: {}",
+        followed.upserted + last.upserted,
+        followed.deleted + last.deleted,
+        if deltalog_equal { "M2 equal to M1" } else { "DIFFERENCES (above)" }
+    ));
+    say(format!(
+        "  delta, binlog         {} row changes read, caught up in {binlog_seconds:.2} s; verify: {}",
+        binlog.binlog_changes,
+        if binlog_equal { "M2 equal to M1" } else { "DIFFERENCES (above)" }
+    ));
+    Ok(if deltalog_equal && binlog_equal { 0 } else { 1 })
 }
 
-/// One line: how many tables verify found equal, and which differ.
-async fn verify_summary(setup: &Setup) -> Result<String> {
+/// One line: how many tables verify found equal, and which differ; and whether all are equal.
+async fn verify_summary(setup: &Setup) -> Result<(String, bool)> {
     let report = crate::verify::run(
         setup,
         &crate::verify::VerifyOptions {
@@ -271,12 +295,16 @@ async fn verify_summary(setup: &Setup) -> Result<String> {
         .map(|l| l.trim_start_matches("DIFF").trim().to_string())
         .collect();
     let equal = report.tables.iter().filter(|t| t.is_equal()).count();
-    Ok(if differ.is_empty() {
-        format!("all {equal} tables equal")
-    } else {
-        format!(
-            "{equal} tables equal; differing:\n    {}",
-            differ.join("\n    ")
-        )
-    })
+    let all_equal = differ.is_empty();
+    Ok((
+        if differ.is_empty() {
+            format!("all {equal} tables equal")
+        } else {
+            format!(
+                "{equal} tables equal; differing:\n    {}",
+                differ.join("\n    ")
+            )
+        },
+        all_equal,
+    ))
 }
