@@ -36,6 +36,8 @@ const COMMANDS: &[Command] = &[
     ),
     (&["deltalog", "install"], &[], None),
     (&["deltalog", "status"], &[], None),
+    (&["deltalog", "remove"], &[], None),
+    (&["cleanup"], &[], None),
     (&["verify"], &[], None),
     (&["cutover"], &["--quiet-seconds", "0"], Some("delta")),
     (&["precheck"], &[], None),
@@ -449,7 +451,7 @@ enum Broken {
 /// Every command on a config whose M1 (or M2) cannot be reached or refuses us: exit 3 with the
 /// one line `<side> <target>: connect: <reason>` (precheck: exit 1 with that as its FAIL line);
 /// `reason` is the whole reason, or with `…` at its end, how it starts. The deltalog commands
-/// need M1 only, and work on without M2.
+/// need M1 only and cleanup M2 only: they work on without the other.
 fn every_command_fails_to_connect(
     config: &Path,
     broken: Broken,
@@ -486,7 +488,9 @@ fn every_command_fails_to_connect(
             if whole {
                 assert_eq!(line, format!("{label}{error}{fix}"));
             }
-        } else if broken == Broken::M2 && outcome.args[0] == "deltalog" {
+        } else if (broken == Broken::M2 && outcome.args[0] == "deltalog")
+            || (broken == Broken::M1 && outcome.args[0] == "cleanup")
+        {
             assert_eq!(outcome.code, 0, "{args:?}: {}", outcome.stderr);
         } else if whole {
             outcome.assert_error(3, &error);
@@ -554,14 +558,10 @@ async fn a_wrong_password_is_refused_in_one_line_that_never_shows_it() {
     }
 }
 
-#[test]
-fn an_unknown_host_fails_at_once_naming_it() {
-    let mut dbs = TestDatabases {
-        m1: nowhere("magento1"),
-        m2: support::server().database("mysql"),
-    };
+#[tokio::test]
+async fn an_unknown_host_fails_at_once_naming_it() {
+    let mut dbs = support::databases("unknown_host").await;
     dbs.m1.host = "m1.mage-migrate.invalid".into();
-    dbs.m1.port = Some(3306);
     let config = support::write_config("unknown_host", &dbs, None);
     // The resolver's own words follow (glibc: "Name or service not known").
     let _ = every_command_fails_to_connect(
