@@ -175,8 +175,9 @@ fn fixture(relative: &str) -> PathBuf {
     support::fixture_etc().join(relative)
 }
 
-/// The fixture config for `dbs` with one option's file replaced by `file` (written into the
-/// test's scratch directory as `name`, or, with `None`, not written at all).
+/// The fixture config for `dbs` with the fixture file `option_file` replaced by `name` in the
+/// test's scratch directory, holding `content` (with `None`: not written at all). Returns the
+/// config's path and the file's.
 fn config_with_file(
     test: &str,
     dbs: &TestDatabases,
