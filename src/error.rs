@@ -121,7 +121,7 @@ impl Error {
         Error::Database {
             side,
             target: String::new(),
-            message: format!("{what}: {e}"),
+            message: format!("{what}: {}", crate::db::error_text(&e)),
             code,
             kind,
         }

@@ -321,6 +321,8 @@ impl TablePlan<'_> {
     fn m1_rows(&self, rows: Vec<mysql_async::Row>) -> Result<Vec<Row>> {
         rows.into_iter()
             .map(|row| {
+                // mysql_async's Row::unwrap: the values of a row no value was taken from; no
+                // panic here.
                 let row = row.unwrap();
                 let m1_key: Vec<Value> = self.m1_key_at.iter().map(|&i| row[i].clone()).collect();
                 let out = self.transformer.transform(row).map_err(|e| Error::Data {
@@ -336,6 +338,7 @@ impl TablePlan<'_> {
     fn m2_rows(&self, rows: Vec<mysql_async::Row>) -> Vec<Row> {
         rows.into_iter()
             .map(|row| {
+                // The row's values, as in m1_rows.
                 let row = row.unwrap();
                 // An extra M2 row has no M1 key: its own key is what a re-check reads M1 by,
                 // since the map copies key columns unchanged.

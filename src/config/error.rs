@@ -50,8 +50,37 @@ impl fmt::Display for ConfigError {
                 write!(f, ":{column}")?;
             }
         }
-        write!(f, ": {}", self.message)
+        // The message quotes the file's own text, which may hold line breaks: escaped, so the
+        // error stays the one line the CLI prints.
+        f.write_str(": ")?;
+        for c in self.message.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_line_breaks_stay_on_one_line() {
+        let e = ConfigError::at(
+            Path::new("c.xml"),
+            3,
+            9,
+            "<bulk_size>: \"lo\r\nts\t\" is not a row count",
+        );
+        assert_eq!(
+            e.to_string(),
+            "c.xml:3:9: <bulk_size>: \"lo\\r\\nts\\t\" is not a row count"
+        );
+    }
+}

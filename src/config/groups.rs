@@ -162,12 +162,17 @@ impl Groups {
         for group in &self.groups {
             for doc in group.documents() {
                 let keys = parse_key(doc.key.as_deref()).ok_or_else(|| {
+                    let problem = match doc.key.as_deref() {
+                        None => "has no key attribute".to_string(),
+                        Some("") => "has an empty key attribute".to_string(),
+                        Some(key) => format!("has key=\"{key}\", which names an empty column"),
+                    };
                     ConfigError::at(
                         &self.path,
                         doc.line,
                         doc.column,
                         format!(
-                            "<document>: {} in group \"{}\" has no key attribute (write key=\"entity_id\", or key=\"a,b\" for a composite key)",
+                            "<document>: {} in group \"{}\" {problem} (write key=\"entity_id\", or key=\"a,b\" for a composite key)",
                             doc.value, group.name
                         ),
                     )
@@ -239,7 +244,17 @@ mod tests {
         let g =
             groups(r#"<groups><group name="x"><document key="a,">t</document></group></groups>"#)
                 .unwrap();
-        assert!(g.deltalog_tables().is_err());
+        assert_eq!(
+            g.deltalog_tables().unwrap_err().to_string(),
+            "g.xml:1:25: <document>: t in group \"x\" has key=\"a,\", which names an empty column (write key=\"entity_id\", or key=\"a,b\" for a composite key)"
+        );
+        let g =
+            groups(r#"<groups><group name="x"><document key=" ">t</document></group></groups>"#)
+                .unwrap();
+        assert_eq!(
+            g.deltalog_tables().unwrap_err().to_string(),
+            "g.xml:1:25: <document>: t in group \"x\" has an empty key attribute (write key=\"entity_id\", or key=\"a,b\" for a composite key)"
+        );
     }
 
     #[test]

@@ -455,15 +455,34 @@ impl MapRules {
 /// characters are not escaped; `.` (the only one that appears in table names' patterns in
 /// practice) keeps its "any character" meaning here too.
 fn wildcard_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => true, // anchored at the start only: any rest of the name matches
-            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some((b'.', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+    // Backtracking to the last `*` only: linear in practice and at worst pattern × name steps,
+    // where trying every split at every `*` is exponential in the number of stars (a pattern
+    // such as `*_*_*_*_*_*_*_tmp` against a 60-character table name would never finish).
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    // After the last `*` met: the pattern index past it, and where in the name it stops.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if i == p.len() {
+            return true; // anchored at the start only: any rest of the name matches
+        }
+        if p[i] == b'*' {
+            star = Some((i + 1, j));
+            i += 1;
+        } else if j < n.len() && (p[i] == b'.' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else {
+            match star {
+                Some((after, upto)) if upto < n.len() => {
+                    star = Some((after, upto + 1));
+                    i = after;
+                    j = upto + 1;
+                }
+                _ => return false,
+            }
         }
     }
-    go(pattern.as_bytes(), name.as_bytes())
 }
 
 #[cfg(test)]

@@ -124,6 +124,12 @@ impl Options {
         if given.is_absolute() {
             return if given.is_file() {
                 Ok(Some(given.to_path_buf()))
+            } else if given.is_dir() {
+                Err(ConfigError::element(
+                    &self.config_path,
+                    element,
+                    format!("{value} is a directory, not a file"),
+                ))
             } else {
                 Err(ConfigError::element(
                     &self.config_path,

@@ -32,6 +32,18 @@ pub fn classify(error: &mysql_async::Error) -> (Option<u16>, crate::error::DbErr
     }
 }
 
+/// A driver error as one plain line: the server's `ERROR 1045 (28000): Access denied …` or the
+/// system's `failed to lookup address information: …`, without the driver's nested
+/// `Input/output error: Input/output error: ` and `Server error: `…'` wrappers.
+pub fn error_text(error: &mysql_async::Error) -> String {
+    match error {
+        mysql_async::Error::Server(e) => e.to_string(),
+        mysql_async::Error::Io(mysql_async::IoError::Io(e)) => e.to_string(),
+        mysql_async::Error::Io(mysql_async::IoError::Tls(e)) => format!("TLS: {e}"),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

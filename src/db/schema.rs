@@ -90,14 +90,26 @@ impl Schema {
                 });
             }
         }
-        let keys: Vec<(String, String, String)> = conn
+        // COLUMN_NAME is NULL for a key part that is an expression (MySQL 8.0.13+ functional
+        // indexes): read as a String, such a row would panic in the driver. A unique key with
+        // an expression part cannot be compared column by column, so it is left out whole.
+        let keys: Vec<(String, String, Option<String>)> = conn
             .query(
                 "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
                  WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 \
                  ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             )
             .await?;
+        let with_expression: std::collections::HashSet<(String, String)> = keys
+            .iter()
+            .filter(|(_, _, column)| column.is_none())
+            .map(|(table, index, _)| (table.clone(), index.clone()))
+            .collect();
         for (table, index, column) in keys {
+            let Some(column) = column else { continue };
+            if with_expression.contains(&(table.clone(), index.clone())) {
+                continue;
+            }
             let Some(t) = schema.tables.get_mut(&table) else {
                 continue;
             };

@@ -113,7 +113,7 @@ pub async fn connect(side: Side, db: &DatabaseConfig, init_statements: &[String]
         Error::Database {
             side,
             target: target.clone(),
-            message: format!("{what}: {e}"),
+            message: format!("{what}: {}", super::error_text(&e)),
             code,
             kind,
         }

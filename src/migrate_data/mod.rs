@@ -453,7 +453,7 @@ fn connect_error(side: Side, e: mysql_async::Error, target: &str) -> Error {
     Error::Database {
         side,
         target: target.to_string(),
-        message: format!("connect: {e}"),
+        message: format!("connect: {}", db::error_text(&e)),
         code,
         kind: crate::error::DbErrorKind::Access,
     }

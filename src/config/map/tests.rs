@@ -145,3 +145,54 @@ fn wildcards() {
     assert!(!wildcard_matches("log_*", "catalog_x"));
     assert!(wildcard_matches("sales_*_grid", "sales_flat_order_grid"));
 }
+
+/// The DMT's regex as a plain recursive search: the reference the matcher must agree with.
+fn reference(p: &[u8], n: &[u8]) -> bool {
+    match p.split_first() {
+        None => true,
+        Some((b'*', rest)) => (0..=n.len()).any(|i| reference(rest, &n[i..])),
+        Some((b'.', rest)) => !n.is_empty() && reference(rest, &n[1..]),
+        Some((c, rest)) => n.first() == Some(c) && reference(rest, &n[1..]),
+    }
+}
+
+#[test]
+fn wildcards_agree_with_the_recursive_search_on_every_short_pattern_and_name() {
+    // Every pattern of up to 5 symbols over {a, b, *, .} against every name of up to 5 of {a, b}.
+    fn words(alphabet: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut all = vec![Vec::new()];
+        let mut last = vec![Vec::new()];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|w| {
+                    alphabet.iter().map(move |c| {
+                        let mut w = w.clone();
+                        w.push(*c);
+                        w
+                    })
+                })
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+    let names = words(b"ab", 5);
+    for pattern in words(b"ab*.", 5) {
+        for name in &names {
+            let (p, n) = (
+                std::str::from_utf8(&pattern).unwrap(),
+                std::str::from_utf8(name).unwrap(),
+            );
+            assert_eq!(wildcard_matches(p, n), reference(&pattern, name), "{p} {n}");
+        }
+    }
+}
+
+#[test]
+fn many_stars_against_a_long_name_end_at_once() {
+    // Exponential for the recursive search: C(60, 12) ways to place the stars.
+    let name = "a".repeat(60);
+    assert!(!wildcard_matches("*a*a*a*a*a*a*a*a*a*a*a*a*b", &name));
+    assert!(wildcard_matches("*a*a*a*a*a*a*a*a*a*a*a*a", &name));
+}
