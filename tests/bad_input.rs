@@ -616,8 +616,9 @@ async fn a_missing_deltalog_stops_both_sources_and_the_cutover_in_the_dmt_words(
     // the shared server's does not while other tests run.
     let server = support::own_server(&[]);
     let (_dbs, config) = schemas_on(&server, "no_deltalog", None).await;
+    // The stock delta list starts with the Customer step, as the DMT's message does.
     let line = format!(
-        "Deltalog for newsletter_subscriber is not installed; install it with: mage-migrate deltalog install {}",
+        "Deltalog for customer_entity is not installed; install it with: mage-migrate deltalog install {}",
         config.display()
     );
     for command in COMMANDS
