@@ -280,7 +280,7 @@ async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
         "{line}"
     );
     assert!(
-        line.ends_with("--skip-step \"Inventory Step\" --skip-step \"PostProcessing Step\""),
+        line.ends_with("--skip-step \"Tier Price Step\" --skip-step \"PostProcessing Step\""),
         "{line}"
     );
     assert_eq!(stderr.lines().count(), 1);

@@ -352,6 +352,21 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
                 })?;
             tracing::info!("Log: customer_id set on {filled} visitors from log_customer");
         }
+        // Inventory's data part: M2's MSI tables from the copied stock items and shipments,
+        // when M2 has them (as the DMT: nothing to feed otherwise).
+        if runs_data_class(setup, &skipped_steps, "Migration\\Step\\Inventory\\Data") {
+            let msi = format!("{dest_prefix}{}", crate::steps::inventory::MSI_TABLE);
+            if m2_schema.table(&msi).is_some() {
+                let step = crate::steps::inventory::Inventory {
+                    source_prefix: source_prefix.clone(),
+                    dest_prefix: dest_prefix.clone(),
+                };
+                let rows = step.data(&mut m2).await.map_err(|e| e.with_target(&m2_target))?;
+                tracing::info!("Inventory: {rows} MSI rows written from the copied stock items and shipments");
+            } else {
+                tracing::info!("Inventory: Magento 2 has no MSI tables ({msi}), so there is nothing to feed (as the DMT)");
+            }
+        }
         // SalesIncrement's data part: M2's sequences continue M1's increment ids.
         let runs_sequences =
             runs_data_class(setup, &skipped_steps, "Migration\\Step\\SalesIncrement\\Data");

@@ -221,12 +221,16 @@ pub(super) async fn plan(
                 .eq_ignore_ascii_case("Migration\\Step\\Inventory\\Delta")
         }) {
             // As the DMT: the Inventory step only feeds M2's MSI tables, when M2 has them.
-            let msi = format!("{dest_prefix}inventory_source_item");
+            let msi = format!("{dest_prefix}{}", crate::steps::inventory::MSI_TABLE);
             if m2_schema.table(&msi).is_some() {
-                return Err(Error::not_available(format!(
-                    "the Inventory step into Magento 2's MSI tables ({msi}); leave it to the DMT with --skip-step \"{}\"",
-                    step.config.title
-                )));
+                // It derives from the Map step's stock items and shipments once they drained.
+                plan.logic
+                    .push(std::sync::Arc::new(crate::steps::inventory::Inventory {
+                        source_prefix: source_prefix.clone(),
+                        dest_prefix: dest_prefix.clone(),
+                    }));
+                plan.steps.push((step.config.title.clone(), Vec::new()));
+                continue;
             }
             tracing::debug!(
                 "{}: Magento 2 has no MSI tables ({msi}), so there is nothing to feed (as the DMT)",

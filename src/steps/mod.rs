@@ -1,6 +1,7 @@
 //! Steps: the units of work config.xml names by DMT class (`Migration\Step\Map\Delta`).
 
 pub mod customer;
+pub mod inventory;
 pub mod map;
 pub mod order_grids;
 mod registry;

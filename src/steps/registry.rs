@@ -194,6 +194,8 @@ const BUILT: &[&str] = &[
     "Log\\Data",
     "Log\\Delta",
     "Log\\Volume",
+    "Inventory\\Integrity",
+    "Inventory\\Data",
     "Inventory\\Delta",
     "Inventory\\Volume",
     "OrderGrids\\Integrity",
