@@ -700,6 +700,23 @@ async fn apply_batch(
     order.sort();
     for table in order {
         let t = &tables[*table];
+        if let Some(step) = t
+            .step
+            .as_ref()
+            .filter(|s| s.writes_itself(&t.reader.tracked.source_table))
+        {
+            // The step derives its M2 rows from these keys itself (ConfigurablePrices).
+            let keys: Vec<Vec<Value>> = by_table[table]
+                .iter()
+                .filter(|p| p.change.is_some())
+                .map(|p| p.key.clone())
+                .collect();
+            if !keys.is_empty() {
+                step.after_apply(m1, &mut tx, t, &keys).await?;
+            }
+            applied.push((*table, Applied::default(), Vec::new()));
+            continue;
+        }
         let mut fetch = Vec::new();
         let mut gone = Vec::new();
         let mut current = Vec::new();
