@@ -204,6 +204,14 @@ const BUILT: &[&str] = &[
     "Customer\\Data",
     "Customer\\Volume",
     "Customer\\Delta",
+    "TierPrice\\Integrity",
+    "TierPrice\\Data",
+    "TierPrice\\Volume",
+    "TierPrice\\Delta",
+    "ConfigurablePrices\\Integrity",
+    "ConfigurablePrices\\Data",
+    "ConfigurablePrices\\Volume",
+    "ConfigurablePrices\\Delta",
 ];
 
 /// Resolves config.xml class names to steps.
