@@ -276,7 +276,7 @@ async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
     let line = stderr.trim_end();
     assert!(line.starts_with("error: these data steps of "), "{line}");
     assert!(
-        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Url Rewrite Step\", "),
+        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Ratings Step\", "),
         "{line}"
     );
     assert!(

@@ -382,6 +382,13 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             let rows = step.data(&mut m1, &mut m2).await.map_err(with_target)?;
             tracing::info!("ConfigurablePrices: {rows} prices of configurable products' children written");
         }
+        // Url Rewrite (Version191to2000): M1's rewrites and the cms-page rewrites, and its volume.
+        if runs_data_class(setup, &skipped_steps, "Migration\\Step\\UrlRewrite\\Version191to2000") {
+            let step = crate::steps::url_rewrite::UrlRewrite::from_setup(setup);
+            let rows = step.data(&mut m1, &mut m2).await.map_err(with_target)?;
+            tracing::info!("Url Rewrite: {rows} rewrites written");
+            step_warnings.extend(step.volume_check(&mut m1, &mut m2).await.map_err(with_target)?);
+        }
         // TierPrice's data part: tier and group prices into M2's tier prices, and its volume.
         if runs_data_class(setup, &skipped_steps, "Migration\\Step\\TierPrice\\Data") {
             let step = crate::steps::tier_price::TierPrice::from_setup(setup)?;

@@ -86,6 +86,17 @@ fn group_of_class<'s>(
             StepMap::Main,
         )));
     }
+    if class
+        .trim_start_matches('\\')
+        .eq_ignore_ascii_case("Migration\\Step\\UrlRewrite\\Version191to2000Delta")
+    {
+        let step = crate::steps::url_rewrite::UrlRewrite::from_setup(setup);
+        return Ok(Some((
+            "delta_url_rewrite".into(),
+            Some(std::sync::Arc::new(step)),
+            StepMap::Main,
+        )));
+    }
     Ok(None)
 }
 

@@ -8,6 +8,7 @@ mod registry;
 pub mod sales_increment;
 pub mod step;
 pub mod tier_price;
+pub mod url_rewrite;
 
 pub use registry::{Availability, StepClass, StepLogic, StepRegistry, UnknownStepClass};
 pub use step::Step;

@@ -212,6 +212,8 @@ const BUILT: &[&str] = &[
     "ConfigurablePrices\\Data",
     "ConfigurablePrices\\Volume",
     "ConfigurablePrices\\Delta",
+    "UrlRewrite\\Version191to2000",
+    "UrlRewrite\\Version191to2000Delta",
 ];
 
 /// Resolves config.xml class names to steps.
