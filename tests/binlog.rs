@@ -1024,8 +1024,39 @@ async fn the_log_step_follows_visitors_into_customer_visitor_with_both_sources()
     }
 }
 
+/// M2's MSI rows as the DMT's INSERT … SELECT make them from M1's stock items: (sku,
+/// quantity, status) of the default source.
+async fn expected_source_items(r: &mut Conn, dbs: &TestDatabases) -> Vec<(String, String, u64)> {
+    r.query(format!(
+        "SELECT p.sku, CAST(s.qty AS CHAR), s.is_in_stock FROM `{}`.cataloginventory_stock_item s \
+         JOIN `{}`.catalog_product_entity p ON p.entity_id = s.product_id ORDER BY p.sku",
+        dbs.m1.name, dbs.m2.name
+    ))
+    .await
+    .unwrap()
+}
+
+async fn source_items(r: &mut Conn, dbs: &TestDatabases) -> Vec<(String, String, u64)> {
+    r.query(format!(
+        "SELECT sku, CAST(quantity AS CHAR), status FROM `{}`.inventory_source_item WHERE source_code = 'default' ORDER BY sku",
+        dbs.m2.name
+    ))
+    .await
+    .unwrap()
+}
+
+async fn shipments_without_source(r: &mut Conn, dbs: &TestDatabases) -> u64 {
+    r.query_first(format!(
+        "SELECT COUNT(*) FROM `{0}`.sales_shipment s LEFT JOIN `{0}`.inventory_shipment_source i ON i.shipment_id = s.entity_id WHERE i.shipment_id IS NULL",
+        dbs.m2.name
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+}
+
 #[tokio::test]
-async fn the_inventory_step_is_a_logged_skip_without_msi_and_says_so_with_it() {
+async fn the_inventory_step_feeds_msi_with_both_sources_and_is_a_logged_skip_without() {
     let (dbs, setup) = migrated("binlog_inventory").await;
     let options = DeltaOptions {
         skip_steps: migrate_data::unbuilt_steps(&setup, "delta"),
@@ -1033,23 +1064,38 @@ async fn the_inventory_step_is_a_logged_skip_without_msi_and_says_so_with_it() {
         ..DeltaOptions::default()
     };
     assert!(!options.skip_steps.contains(&"Inventory Step".to_string()));
+    // Without MSI tables: nothing to feed, and no error.
     migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // Now a Magento 2 with MSI (and products the EAV step migrated), and stock items in M1.
     let mut r = root(&dbs).await;
-    r.query_drop(format!(
-        "CREATE TABLE `{}`.inventory_source_item (source_item_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, source_code varchar(255) NOT NULL, sku varchar(64) NOT NULL, quantity decimal(12,4) NOT NULL DEFAULT 0, status smallint unsigned NOT NULL DEFAULT 0)",
-        dbs.m2.name
-    ))
-    .await
-    .unwrap();
-    // A Magento 2 with MSI has the DMT's map ignore its tables.
+    let (one, two) = (&dbs.m1.name, &dbs.m2.name);
+    for sql in [
+        format!("CREATE TABLE `{one}`.cataloginventory_stock_item (item_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, product_id int unsigned NOT NULL, stock_id smallint unsigned NOT NULL DEFAULT 1, qty decimal(12,4) DEFAULT NULL, is_in_stock smallint unsigned NOT NULL DEFAULT 0, UNIQUE KEY (product_id, stock_id)) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.cataloginventory_stock_item (item_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, product_id int unsigned NOT NULL, stock_id smallint unsigned NOT NULL DEFAULT 1, qty decimal(12,4) DEFAULT NULL, is_in_stock smallint unsigned NOT NULL DEFAULT 0, website_id smallint unsigned NOT NULL DEFAULT 0, UNIQUE KEY (product_id, website_id)) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.catalog_product_entity (entity_id int unsigned NOT NULL PRIMARY KEY, sku varchar(64) NOT NULL) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.inventory_source (source_code varchar(255) NOT NULL PRIMARY KEY, name varchar(255) NOT NULL) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.inventory_source_item (source_item_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, source_code varchar(255) NOT NULL, sku varchar(64) NOT NULL, quantity decimal(12,4) NOT NULL DEFAULT 0, status smallint unsigned NOT NULL DEFAULT 0, UNIQUE KEY (source_code, sku)) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.inventory_shipment_source (shipment_id int unsigned NOT NULL PRIMARY KEY, source_code varchar(255) NOT NULL) ENGINE=InnoDB"),
+        format!("CREATE TABLE `{two}`.inventory_stock_sales_channel (type varchar(64) NOT NULL, code varchar(64) NOT NULL, stock_id int unsigned NOT NULL, PRIMARY KEY (type, code)) ENGINE=InnoDB"),
+        format!("INSERT INTO `{two}`.inventory_source VALUES ('default', 'Default Source')"),
+        format!("INSERT INTO `{two}`.catalog_product_entity SELECT seq, CONCAT('SKU-', seq) FROM seq_1_to_40"),
+    ] {
+        r.query_drop(sql).await.unwrap();
+    }
+    // A Magento 2 with MSI has the DMT's map ignore its tables; the EAV step owns the products.
     let etc = support::fixture_etc();
     let map = std::fs::read_to_string(etc.join("1.9.4.5/map.xml.dist"))
         .unwrap()
         .replacen(
             "<destination>\n        <document_rules>",
-            "<destination>\n        <document_rules>\n            <ignore><document>inventory_*</document></ignore>",
+            "<destination>\n        <document_rules>\n            <ignore><document>inventory_*</document></ignore>\n            <ignore><document>catalog_product_entity</document></ignore>",
+            1,
+        )
+        .replacen(
+            "<destination>\n        <document_rules>",
+            "<destination>\n        <field_rules>\n            <ignore><field>cataloginventory_stock_item.website_id</field></ignore>\n        </field_rules>\n        <document_rules>",
             1,
         );
     let dir = setup.config.path.parent().unwrap().to_path_buf();
@@ -1062,14 +1108,78 @@ async fn the_inventory_step_is_a_logged_skip_without_msi_and_says_so_with_it() {
         );
     std::fs::write(&setup.config.path, config).unwrap();
     let setup = Setup::load(&setup.config.path).unwrap();
-    let err = migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
+    let (code, _, stderr) =
+        support::cli(&["deltalog", "install", setup.config.path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    r.query_drop(format!(
+        "INSERT INTO `{one}`.cataloginventory_stock_item (product_id, qty, is_in_stock) SELECT seq, seq * 3, seq % 2 FROM seq_1_to_30"
+    ))
+    .await
+    .unwrap();
+    // The deltalog source: the Map step copies the stock items, the Inventory step feeds MSI.
+    let report = migrate_delta::run(&setup, &options, Arc::new(Stop::default()), |_| {})
         .await
-        .unwrap_err();
-    assert_eq!(err.exit_code(), 2, "{err}");
-    assert!(
-        err.to_string().starts_with("the Inventory step into Magento 2's MSI tables (inventory_source_item); leave it to the DMT with --skip-step \"Inventory Step\" is not available yet"),
-        "{err}"
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        source_items(&mut r, &dbs).await,
+        expected_source_items(&mut r, &dbs).await
     );
+    assert_eq!(source_items(&mut r, &dbs).await.len(), 30);
+    assert!(
+        report
+            .volume
+            .iter()
+            .all(|l| !l.contains("inventory_source_item")),
+        "{:?}",
+        report.volume
+    );
+    // migrate:data's part: every shipment from the default source, every website a channel.
+    let data = DataOptions {
+        skip_steps: migrate_data::unbuilt_steps(&setup, "data"),
+        reset: true,
+        ..DataOptions::default()
+    };
+    migrate_data::run(&setup, &data).await.unwrap();
+    assert_eq!(shipments_without_source(&mut r, &dbs).await, 0);
+    let channels: Vec<String> = r
+        .query(format!(
+            "SELECT code FROM `{two}`.inventory_stock_sales_channel ORDER BY code"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(channels, vec!["base"]);
+    // The binlog source: stock changes and new shipments.
+    r.query_drop(format!(
+        "UPDATE `{one}`.cataloginventory_stock_item SET qty = qty + 100, is_in_stock = 1 WHERE product_id <= 10"
+    ))
+    .await
+    .unwrap();
+    r.query_drop(format!(
+        "INSERT INTO `{one}`.cataloginventory_stock_item (product_id, qty, is_in_stock) SELECT seq, 7, 1 FROM seq_31_to_35"
+    ))
+    .await
+    .unwrap();
+    workload(&dbs, 21, 300).await;
+    let report = migrate_delta::run(
+        &setup,
+        &binlog_options(&setup, None),
+        Arc::new(Stop::default()),
+        |_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.binlog_changes > 0, "{report:?}");
+    assert_eq!(
+        source_items(&mut r, &dbs).await,
+        expected_source_items(&mut r, &dbs).await
+    );
+    assert_eq!(source_items(&mut r, &dbs).await.len(), 35);
+    let shipments: Option<u64> = r
+        .query_first(format!("SELECT COUNT(*) FROM `{two}`.sales_shipment"))
+        .await
+        .unwrap();
+    assert!(shipments.unwrap() > 0);
+    assert_eq!(shipments_without_source(&mut r, &dbs).await, 0);
 }
 
 #[tokio::test]

@@ -276,11 +276,11 @@ async fn unbuilt_steps_are_listed_in_one_error_with_the_flags_to_skip_them() {
     let line = stderr.trim_end();
     assert!(line.starts_with("error: these data steps of "), "{line}");
     assert!(
-        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Url Rewrite Step\", "),
+        line.contains(": \"Data Integrity Step\", \"EAV Step\", \"Ratings Step\", "),
         "{line}"
     );
     assert!(
-        line.ends_with("--skip-step \"Tier Price Step\" --skip-step \"PostProcessing Step\""),
+        line.ends_with("--skip-step \"Ratings Step\" --skip-step \"PostProcessing Step\""),
         "{line}"
     );
     assert_eq!(stderr.lines().count(), 1);

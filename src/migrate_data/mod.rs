@@ -382,9 +382,41 @@ pub async fn run(setup: &Setup, options: &DataOptions) -> Result<DataReport> {
             })?;
             tracing::info!("SalesIncrement: {created} sequence tables created with M1's last increment ids");
         }
-        let (tables, warnings) = volume_check(&mut m1, &mut m2, &by_destination)
+        let (tables, mut warnings) = volume_check(&mut m1, &mut m2, &by_destination)
             .await
             .map_err(|e| e.with_target(&m2_target))?;
+        let with_target = |e: Error| match &e {
+            Error::Database { side: Side::M1, .. } => e.with_target(&m1_target),
+            _ => e.with_target(&m2_target),
+        };
+        // ConfigurablePrices' data part: the children's prices, over the copied M2 prices (after
+        // the Map step's volume check, as the DMT runs each step's volume after its data).
+        let mut step_warnings = Vec::new();
+        if runs_data_class(setup, &skipped_steps, "Migration\\Step\\ConfigurablePrices\\Data") {
+            let step = crate::steps::configurable_prices::ConfigurablePrices::from_setup(setup);
+            let rows = step.data(&mut m1, &mut m2).await.map_err(with_target)?;
+            tracing::info!("ConfigurablePrices: {rows} prices of configurable products' children written");
+        }
+        // Url Rewrite (Version191to2000): M1's rewrites and the cms-page rewrites, and its volume.
+        if runs_data_class(setup, &skipped_steps, "Migration\\Step\\UrlRewrite\\Version191to2000") {
+            let step = crate::steps::url_rewrite::UrlRewrite::from_setup(setup);
+            let rows = step.data(&mut m1, &mut m2).await.map_err(with_target)?;
+            tracing::info!("Url Rewrite: {rows} rewrites written");
+            step_warnings.extend(step.volume_check(&mut m1, &mut m2).await.map_err(with_target)?);
+        }
+        // TierPrice's data part: tier and group prices into M2's tier prices, and its volume.
+        if runs_data_class(setup, &skipped_steps, "Migration\\Step\\TierPrice\\Data") {
+            let step = crate::steps::tier_price::TierPrice::from_setup(setup)?;
+            let rows = step
+                .data(&mut m1, &mut m2, &m1_schema, &m2_schema)
+                .await
+                .map_err(with_target)?;
+            tracing::info!("TierPrice: {rows} tier and group prices written");
+            if runs_data_class(setup, &skipped_steps, "Migration\\Step\\TierPrice\\Volume") {
+                step_warnings.extend(step.volume_check(&mut m1, &mut m2).await.map_err(with_target)?);
+            }
+        }
+        warnings.extend(step_warnings);
         for warning in &warnings {
             tracing::warn!("{warning}");
         }

@@ -23,7 +23,12 @@ pub(super) async fn volume_check(
             .filter(|t| t.mapping.destination_table == table.mapping.destination_table)
             .count()
             > 1;
-        if shared || table.partial_key || table.reader.backlog(m1).await? > 0 {
+        // A table its step writes itself is not copied row for row: the step checks it.
+        let own = table
+            .step
+            .as_ref()
+            .is_some_and(|s| s.writes_itself(&table.reader.tracked.source_table));
+        if shared || own || table.partial_key || table.reader.backlog(m1).await? > 0 {
             continue;
         }
         let count = |t: &str| format!("SELECT COUNT(*) FROM {}", crate::db::quote_ident(t));

@@ -64,6 +64,39 @@ fn group_of_class<'s>(
             StepMap::Main,
         )));
     }
+    if class
+        .trim_start_matches('\\')
+        .eq_ignore_ascii_case("Migration\\Step\\TierPrice\\Delta")
+    {
+        let step = crate::steps::tier_price::TierPrice::from_setup(setup)?;
+        return Ok(Some((
+            "delta_tier_price".into(),
+            Some(std::sync::Arc::new(step)),
+            StepMap::Main,
+        )));
+    }
+    if class
+        .trim_start_matches('\\')
+        .eq_ignore_ascii_case("Migration\\Step\\ConfigurablePrices\\Delta")
+    {
+        let step = crate::steps::configurable_prices::ConfigurablePrices::from_setup(setup);
+        return Ok(Some((
+            "delta_configurable_price".into(),
+            Some(std::sync::Arc::new(step)),
+            StepMap::Main,
+        )));
+    }
+    if class
+        .trim_start_matches('\\')
+        .eq_ignore_ascii_case("Migration\\Step\\UrlRewrite\\Version191to2000Delta")
+    {
+        let step = crate::steps::url_rewrite::UrlRewrite::from_setup(setup);
+        return Ok(Some((
+            "delta_url_rewrite".into(),
+            Some(std::sync::Arc::new(step)),
+            StepMap::Main,
+        )));
+    }
     Ok(None)
 }
 
@@ -379,6 +412,14 @@ pub(super) async fn plan(
     }
     let child_keys = crate::pipeline::sweep::read_child_keys(m2).await?;
     for table in &mut plan.tables {
+        if table
+            .step
+            .as_ref()
+            .is_some_and(|s| s.writes_itself(&table.reader.tracked.source_table))
+        {
+            // Its rows are the step's to write: no cascades or orphans of the generic path.
+            continue;
+        }
         table.children = child_keys
             .iter()
             .filter(|k| {

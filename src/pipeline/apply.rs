@@ -179,9 +179,15 @@ pub async fn delete(
         .await
         .map_err(|e| m2(e, "enabling foreign key checks"))?;
     let mut deleted = 0;
+    // A step may narrow what a key stands for in M2 (TierPrice: group prices are `qty = 1`).
+    let extra = table
+        .step
+        .as_ref()
+        .and_then(|s| s.delete_condition(&table.reader.tracked.source_table))
+        .map_or(String::new(), |c| format!(" AND ({c})"));
     for chunk in keys.chunks(1000) {
         let sql = format!(
-            "DELETE FROM {} WHERE {}",
+            "DELETE FROM {} WHERE ({}){extra}",
             quote_ident(&table.mapping.destination_table),
             key_list_condition(&table.destination_key, chunk.len(), "")
         );
@@ -191,7 +197,7 @@ pub async fn delete(
             Err(mysql_async::Error::Server(e)) if e.code == 1451 => {
                 // Only the failed statement was undone: find the key it was, one by one.
                 let single = format!(
-                    "DELETE FROM {} WHERE {}",
+                    "DELETE FROM {} WHERE ({}){extra}",
                     quote_ident(&table.mapping.destination_table),
                     key_list_condition(&table.destination_key, 1, "")
                 );

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Pool, TxOpts, Value};
+use mysql_async::{Conn, Pool, Transaction, TxOpts, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::apply::{self, Applied, DeltaTable};
@@ -681,6 +681,41 @@ impl Quarantine {
     }
 }
 
+/// The keys later steps derive from, recorded in the batch's transaction.
+async fn record_derivations(
+    tx: &mut Transaction<'_>,
+    t: &DeltaTable,
+    entries: &[Pending],
+    derivations: Option<&str>,
+) -> Result<()> {
+    if let (Some(derivations), false) = (derivations, t.derived_by.is_empty()) {
+        // What later steps derive from, recorded with the rows (a crash keeps both or neither).
+        let entries: Vec<&Pending> = entries.iter().filter(|p| p.change.is_some()).collect();
+        for step in &t.derived_by {
+            for chunk in entries.chunks(500) {
+                let values = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
+                let params: Vec<Value> = chunk
+                    .iter()
+                    .flat_map(|p| {
+                        [
+                            Value::from(step.as_str()),
+                            Value::from(t.reader.tracked.source_table.as_str()),
+                            Value::from(crate::migrate_data::state::encode_key(&p.key)),
+                        ]
+                    })
+                    .collect();
+                tx.exec_drop(
+                    format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key, slot) VALUES {values}"),
+                    params,
+                )
+                .await
+                .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One M2 transaction for the whole batch: for each table, deletes (foreign key checks on) then
 /// upserts (checks off); and the worker's binlog checkpoint, so it moves exactly with the rows.
 async fn apply_batch(
@@ -700,6 +735,24 @@ async fn apply_batch(
     order.sort();
     for table in order {
         let t = &tables[*table];
+        if let Some(step) = t
+            .step
+            .as_ref()
+            .filter(|s| s.writes_itself(&t.reader.tracked.source_table))
+        {
+            // The step derives its M2 rows from these keys itself (ConfigurablePrices).
+            let keys: Vec<Vec<Value>> = by_table[table]
+                .iter()
+                .filter(|p| p.change.is_some())
+                .map(|p| p.key.clone())
+                .collect();
+            if !keys.is_empty() {
+                step.after_apply(m1, &mut tx, t, &keys).await?;
+            }
+            record_derivations(&mut tx, t, &by_table[table], derivations).await?;
+            applied.push((*table, Applied::default(), Vec::new()));
+            continue;
+        }
         let mut fetch = Vec::new();
         let mut gone = Vec::new();
         let mut current = Vec::new();
@@ -733,34 +786,7 @@ async fn apply_batch(
             let keys: Vec<Vec<Value>> = by_table[table].iter().map(|p| p.key.clone()).collect();
             step.after_apply(m1, &mut tx, t, &keys).await?;
         }
-        if let (Some(derivations), false) = (derivations, t.derived_by.is_empty()) {
-            // What later steps derive from, recorded with the rows (a crash keeps both or neither).
-            let entries: Vec<&Pending> = by_table[table]
-                .iter()
-                .filter(|p| p.change.is_some())
-                .collect();
-            for step in &t.derived_by {
-                for chunk in entries.chunks(500) {
-                    let values = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
-                    let params: Vec<Value> = chunk
-                        .iter()
-                        .flat_map(|p| {
-                            [
-                                Value::from(step.as_str()),
-                                Value::from(t.reader.tracked.source_table.as_str()),
-                                Value::from(crate::migrate_data::state::encode_key(&p.key)),
-                            ]
-                        })
-                        .collect();
-                    tx.exec_drop(
-                        format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key, slot) VALUES {values}"),
-                        params,
-                    )
-                    .await
-                    .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
-                }
-            }
-        }
+        record_derivations(&mut tx, t, &by_table[table], derivations).await?;
         let swept = if t.children.is_empty() || t.partial_key {
             Vec::new()
         } else {

@@ -18,6 +18,12 @@ pub const M1_BASE: &str = include_str!("../../fixtures/schema/m1-base.sql");
 pub const M2_SCHEMA: &str = include_str!("../../fixtures/schema/m2.sql");
 /// Its reference rows.
 pub const M2_BASE: &str = include_str!("../../fixtures/schema/m2-base.sql");
+/// The Magento 1.9 catalog tables the TierPrice and ConfigurablePrices steps read, with
+/// reference rows (`fixtures/schema/m1-catalog.sql`): loaded after `M1_SCHEMA` and `M1_BASE` by
+/// those steps' tests only.
+pub const M1_CATALOG: &str = include_str!("../../fixtures/schema/m1-catalog.sql");
+/// The Magento 2.4 catalog tables they write (`fixtures/schema/m2-catalog.sql`), no rows.
+pub const M2_CATALOG: &str = include_str!("../../fixtures/schema/m2-catalog.sql");
 
 /// The fixture DMT tree (`fixtures/dmt/`), for the demo: written out so the demo runs the same
 /// config files a user would, from any directory.

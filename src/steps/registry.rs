@@ -206,6 +206,16 @@ const BUILT: &[&str] = &[
     "Customer\\Data",
     "Customer\\Volume",
     "Customer\\Delta",
+    "TierPrice\\Integrity",
+    "TierPrice\\Data",
+    "TierPrice\\Volume",
+    "TierPrice\\Delta",
+    "ConfigurablePrices\\Integrity",
+    "ConfigurablePrices\\Data",
+    "ConfigurablePrices\\Volume",
+    "ConfigurablePrices\\Delta",
+    "UrlRewrite\\Version191to2000",
+    "UrlRewrite\\Version191to2000Delta",
 ];
 
 /// Resolves config.xml class names to steps.

@@ -53,6 +53,20 @@ pub trait Step: Send + Sync + std::fmt::Debug {
         Box::pin(async { Ok(()) })
     }
 
+    /// Tables of this step's group (M1 name, with prefix) that it writes itself in
+    /// `after_apply`: the generic path neither deletes nor upserts rows for their keys, it
+    /// only hands the keys over (ConfigurablePrices derives M2 prices from option prices that
+    /// have no M2 table of their own).
+    fn writes_itself(&self, _source_table: &str) -> bool {
+        false
+    }
+
+    /// A condition (over the M2 table, unaliased, no parameters) added to the generic delete of
+    /// this table's keys in M2 (TierPrice: a group price is M2's tier price of `qty = 1`).
+    fn delete_condition(&self, _source_table: &str) -> Option<String> {
+        None
+    }
+
     /// Runs inside the batch's M2 transaction, after the table's rows were written (deleted
     /// keys included): `keys` are the M1 deltalog keys of the batch for this table.
     fn after_apply<'a>(
