@@ -492,6 +492,14 @@ async fn configurable_prices_follow_with_both_sources() {
         ] {
             assert_eq!(expected.get(&key), Some(&price), "{source}: {key:?}");
         }
+        // verify names the table the step writes besides the map instead of reporting its
+        // children's prices as differences.
+        let (code, stdout, stderr) = support::cli(&["verify", setup.config.path.to_str().unwrap()]);
+        assert!(
+            stdout.contains("not verified: catalog_product_entity_decimal: the ConfigurablePrices step writes the prices of configurable products' children into it"),
+            "{source}: {stdout}"
+        );
+        assert_eq!(code, 0, "{source}: {stdout}{stderr}");
     }
 }
 
