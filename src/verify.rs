@@ -566,7 +566,6 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
         })
     });
     let decimals = format!("{}catalog_product_entity_decimal", o.dest_prefix());
-    let mut mappings = mappings;
     if configurable && mappings.iter().any(|m| m.destination_table == decimals) {
         mappings.retain(|m| m.destination_table != decimals);
         report.not_verified.push(format!(
