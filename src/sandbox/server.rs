@@ -41,6 +41,7 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> SandboxError {
 #[derive(Debug)]
 pub struct Server {
     child: Option<Child>,
+    options: ServerOptions,
     pub port: u16,
     pub socket: PathBuf,
     pub dir: PathBuf,
@@ -175,6 +176,56 @@ fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The mariadbd command line of a sandbox server.
+fn server_command(
+    mariadbd: &Path,
+    datadir: &Path,
+    dir: &Path,
+    port: u16,
+    socket: &Path,
+    log: &Path,
+    options: &ServerOptions,
+) -> Command {
+    let mut cmd = Command::new(mariadbd);
+    cmd.arg("--no-defaults")
+        .arg(format!("--datadir={}", datadir.display()))
+        .arg(format!("--tmpdir={}", dir.join("tmp").display()))
+        .arg(format!("--port={port}"))
+        .arg(format!("--socket={}", socket.display()))
+        .arg("--bind-address=127.0.0.1")
+        .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
+        .arg(format!("--log-error={}", log.display()))
+        .arg("--server-id=1")
+        .arg("--log-bin=mysql-bin")
+        .arg("--binlog-format=ROW")
+        .arg("--binlog-row-image=FULL")
+        .arg("--max-allowed-packet=64M")
+        .arg("--character-set-server=utf8mb4")
+        .arg("--collation-server=utf8mb4_general_ci")
+        // A throwaway server: durability per commit buys nothing and costs fsyncs.
+        .arg("--innodb-flush-log-at-trx-commit=2")
+        .arg("--sync-binlog=0")
+        .arg("--innodb-buffer-pool-size=256M")
+        .arg("--skip-name-resolve")
+        .args(&options.extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if running_as_root() {
+        cmd.arg("--user=root");
+    }
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 impl Server {
     /// Starts a server in a fresh directory below `base` (for tests: `target/tmp`).
     pub fn start(base: &Path, options: &ServerOptions) -> Result<Server, SandboxError> {
@@ -202,48 +253,12 @@ impl Server {
             let log = dir.join("error.log");
             let _ = fs::remove_file(&log);
             // Its own temporary directory: a shared /tmp may be cleaned under a running server.
-            let tmpdir = dir.join("tmp");
-            fs::create_dir_all(&tmpdir).map_err(io_err("creating the server's tmpdir"))?;
-            let mut cmd = Command::new(&mariadbd);
-            cmd.arg("--no-defaults")
-                .arg(format!("--datadir={}", datadir.display()))
-                .arg(format!("--tmpdir={}", tmpdir.display()))
-                .arg(format!("--port={port}"))
-                .arg(format!("--socket={}", socket.display()))
-                .arg("--bind-address=127.0.0.1")
-                .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
-                .arg(format!("--log-error={}", log.display()))
-                .arg("--server-id=1")
-                .arg("--log-bin=mysql-bin")
-                .arg("--binlog-format=ROW")
-                .arg("--binlog-row-image=FULL")
-                .arg("--max-allowed-packet=64M")
-                .arg("--character-set-server=utf8mb4")
-                .arg("--collation-server=utf8mb4_general_ci")
-                // A throwaway server: durability per commit buys nothing and costs fsyncs.
-                .arg("--innodb-flush-log-at-trx-commit=2")
-                .arg("--sync-binlog=0")
-                .arg("--innodb-buffer-pool-size=256M")
-                .arg("--skip-name-resolve")
-                .args(&options.extra_args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if running_as_root() {
-                cmd.arg("--user=root");
-            }
-            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            fs::create_dir_all(dir.join("tmp")).map_err(io_err("creating the server's tmpdir"))?;
+            let cmd = server_command(&mariadbd, &datadir, &dir, port, &socket, &log, options);
             let child = spawn_from_keeper(cmd).map_err(io_err("starting mariadbd"))?;
             let mut server = Server {
                 child: Some(child),
+                options: options.clone(),
                 port,
                 socket,
                 dir: dir.clone(),
@@ -303,6 +318,36 @@ impl Server {
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Starts a stopped server again on the same data directory, port and socket (for tests of
+    /// an outage: clients reconnect to the address they had).
+    pub fn start_again(&mut self) -> Result<(), SandboxError> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let mariadbd = find_binary("mariadbd")
+            .ok_or_else(|| SandboxError::MissingBinaries("mariadbd".into()))?;
+        let log = self.dir.join("error.log");
+        let _ = fs::remove_file(&log);
+        fs::create_dir_all(self.dir.join("tmp")).map_err(io_err("creating the server's tmpdir"))?;
+        let cmd = server_command(
+            &mariadbd,
+            &self.datadir,
+            &self.dir,
+            self.port,
+            &self.socket,
+            &log,
+            &self.options,
+        );
+        self.child = Some(spawn_from_keeper(cmd).map_err(io_err("starting mariadbd"))?);
+        self.wait_ready(&log).map_err(|log| {
+            self.stop();
+            SandboxError::Failed {
+                what: "starting mariadbd again".into(),
+                log,
+            }
+        })
     }
 
     /// Stops the server: SIGTERM (a clean shutdown), then SIGKILL after 60 s.
