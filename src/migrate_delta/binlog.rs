@@ -22,9 +22,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool, Value};
 use tokio::sync::mpsc;
 
-use super::checks::{
-    ensure_derivations, run_derivations, sweep_orphans, volume_check, DERIVATIONS,
-};
+use super::checks::{after_drain, ensure_derivations, run_derivations, volume_check, DERIVATIONS};
 use super::plan::plan;
 use super::{
     join_workers, spawn_workers, take_lock, worker_exit, Cycle, DeltaOptions, DeltaReport, Stop,
@@ -894,10 +892,17 @@ pub(super) async fn drive(
                         stats.requeue_imaged(index, keys);
                     }
                     let drained = barrier.elapsed();
-                    sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
-                    if deriving {
-                        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
-                    }
+                    after_drain(
+                        &mut m1,
+                        &mut m2,
+                        m2_pool,
+                        &tables,
+                        &stats,
+                        false,
+                        deriving.then_some((plan.logic.as_slice(), derivations.as_str())),
+                        options.workers.attempts,
+                    )
+                    .await?;
                     tracing::debug!(
                         "binlog: workers drained in {:.3} s, orphan sweep {:.3} s",
                         drained.as_secs_f64(),
@@ -1020,10 +1025,17 @@ pub(super) async fn drive(
         report.upserted += a.upserted;
         report.deleted += a.deleted;
     }
-    sweep_orphans(&mut m1, &mut m2, &tables, &stats, false).await?;
-    if deriving {
-        run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
-    }
+    after_drain(
+        &mut m1,
+        &mut m2,
+        m2_pool,
+        &tables,
+        &stats,
+        false,
+        deriving.then_some((plan.logic.as_slice(), derivations.as_str())),
+        options.workers.attempts,
+    )
+    .await?;
     report.volume = volume_check(&mut m1, &mut m2, &tables, options.once).await?;
     for logic in &plan.logic {
         report.volume.extend(logic.volume(&mut m1, &mut m2).await?);

@@ -69,8 +69,51 @@ pub(super) async fn volume_check(
     Ok(out)
 }
 
+/// After a step's batches have drained: the orphan sweep, then the derivations (order grids).
+/// A transient failure (M2 restarted, a lost connection, a deadlock) is retried on a fresh M2
+/// connection with backoff, as the workers retry their batches: both are state-based, and a
+/// sweep that failed half-way puts back what it had not done.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn after_drain(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    m2_pool: &mysql_async::Pool,
+    tables: &[DeltaTable],
+    stats: &Stats,
+    acknowledge: bool,
+    derivations: Option<(&[std::sync::Arc<dyn crate::steps::Step>], &str)>,
+    attempts: u32,
+) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        let result: Result<()> = async {
+            sweep_orphans(m1, m2, tables, stats, acknowledge).await?;
+            if let Some((logic, table)) = derivations {
+                run_derivations(m1, m2, logic, table).await?;
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Err(e) if e.is_transient() && attempt < attempts => {
+                tracing::warn!(
+                    "{e}; retrying the orphan sweep and derivations (attempt {attempt} of {attempts})"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt.min(6))).await;
+                attempt += 1;
+                // A new M2 session; while M2 is still down the next try fails again, and waits.
+                if let Ok(conn) = m2_pool.get_conn().await {
+                    *m2 = conn;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// After a step's batches have drained: the children of parents deleted meanwhile get what
-/// M2's foreign keys would have done to them (see `pipeline::sweep`).
+/// M2's foreign keys would have done to them (see `pipeline::sweep`). On an error, the keys not
+/// swept yet are put back, for a retry.
 pub(super) async fn sweep_orphans(
     m1: &mut Conn,
     m2: &mut Conn,
@@ -78,38 +121,66 @@ pub(super) async fn sweep_orphans(
     stats: &Stats,
     acknowledge: bool,
 ) -> Result<()> {
-    for (index, keys) in stats.take_deleted() {
-        for child in &tables[index].children {
-            let swept = crate::pipeline::sweep::sweep(m2, child, &keys).await?;
-            if swept > 0 {
-                tracing::info!(
-                    "{}: {swept} rows whose parent in {} was deleted arrived after its cascade; {} as M2's foreign key {} says",
-                    child.child,
-                    child.parent,
-                    if child.on_delete == "CASCADE" { "deleted" } else { "nulled" },
-                    child.constraint
-                );
+    let mut deleted: Vec<(usize, Vec<Vec<mysql_async::Value>>)> =
+        stats.take_deleted().into_iter().collect();
+    while let Some((index, keys)) = deleted.pop() {
+        if let Err(e) = sweep_deleted(m1, m2, tables, index, &keys, acknowledge).await {
+            stats.requeue_deleted(index, keys);
+            for (index, keys) in deleted {
+                stats.requeue_deleted(index, keys);
             }
-        }
-        // Only now are these deletes done: acknowledged where still claimed (the deltalog
-        // source defers them to here; the binlog source acknowledges claims as they come).
-        if acknowledge {
-            tables[index].reader.acknowledge(m1, &keys).await?;
+            return Err(e);
         }
     }
     // Children written from binlog images after their parent's cascade (parents first, so a
     // swept parent takes its children with it).
     let mut imaged: Vec<(usize, Vec<Vec<mysql_async::Value>>)> =
         stats.take_imaged().into_iter().collect();
-    imaged.sort_by_key(|(index, _)| *index);
-    for (index, keys) in imaged {
-        let swept = crate::pipeline::sweep::image_orphans(m1, m2, &tables[index], &keys).await?;
-        if swept > 0 {
-            tracing::info!(
+    imaged.sort_by_key(|(index, _)| std::cmp::Reverse(*index));
+    while let Some((index, keys)) = imaged.pop() {
+        match crate::pipeline::sweep::image_orphans(m1, m2, &tables[index], &keys).await {
+            Ok(swept) if swept > 0 => tracing::info!(
                 "{}: {swept} rows written from the binlog lost their parent to an M1 foreign key since; deleted or rewritten from M1's current rows",
                 tables[index].mapping.destination_table
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                stats.requeue_imaged(index, keys);
+                for (index, keys) in imaged {
+                    stats.requeue_imaged(index, keys);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The children of one table's deleted keys, swept; then the deletes acknowledged.
+async fn sweep_deleted(
+    m1: &mut Conn,
+    m2: &mut Conn,
+    tables: &[DeltaTable],
+    index: usize,
+    keys: &[Vec<mysql_async::Value>],
+    acknowledge: bool,
+) -> Result<()> {
+    for child in &tables[index].children {
+        let swept = crate::pipeline::sweep::sweep(m2, child, keys).await?;
+        if swept > 0 {
+            tracing::info!(
+                "{}: {swept} rows whose parent in {} was deleted arrived after its cascade; {} as M2's foreign key {} says",
+                child.child,
+                child.parent,
+                if child.on_delete == "CASCADE" { "deleted" } else { "nulled" },
+                child.constraint
             );
         }
+    }
+    // Only now are these deletes done: acknowledged where still claimed (the deltalog
+    // source defers them to here; the binlog source acknowledges claims as they come).
+    if acknowledge {
+        tables[index].reader.acknowledge(m1, keys).await?;
     }
     Ok(())
 }

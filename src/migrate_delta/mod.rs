@@ -27,7 +27,7 @@ use crate::migrate_data::check_steps;
 use crate::pipeline::apply::Applied;
 use crate::pipeline::workers::{self, InFlight, Stats, WorkerOptions};
 use crate::setup::Setup;
-use checks::{ensure_derivations, run_derivations, sweep_orphans, volume_check};
+use checks::{after_drain, ensure_derivations, run_derivations, volume_check};
 use claims::{claim_table, wait_drained, StepBudget};
 use plan::plan;
 
@@ -490,10 +490,17 @@ claim_table(&mut conn, &tables, index, &in_flight, &senders, &options, &stop, &b
                 exhausted |= budget.spent();
                 let claims_took = claiming.elapsed().as_secs_f64();
                 wait_drained(&in_flight, &mut running).await?;
-                sweep_orphans(&mut m1, &mut m2, &tables, &stats, true).await?;
-                if deriving {
-                    run_derivations(&mut m1, &mut m2, &plan.logic, &derivations).await?;
-                }
+                after_drain(
+                    &mut m1,
+                    &mut m2,
+                    m2_pool,
+                    &tables,
+                    &stats,
+                    true,
+                    deriving.then_some((plan.logic.as_slice(), derivations.as_str())),
+                    options.workers.attempts,
+                )
+                .await?;
                 tracing::debug!(
                     "{title}: claims took {claims_took:.3} s, all applied after {:.3} s",
                     claiming.elapsed().as_secs_f64()
