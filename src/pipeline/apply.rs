@@ -246,18 +246,83 @@ pub async fn upsert(
     if rows.is_empty() {
         return Ok(0);
     }
-    if !table.partial_key {
-        resolve_unique_clashes(tx, m1, table, rows).await?;
+    // Holders parked by the clash resolution get their own M1 rows after this upsert: values
+    // swapped between rows (a → b's value, b → a's) can only be written in that order. A chain
+    // of such moves takes a round each.
+    let mut pending = rows.to_vec();
+    for _ in 0..16 {
+        let (later, stale) = if table.partial_key {
+            (Vec::new(), HashSet::new())
+        } else {
+            resolve_unique_clashes(tx, m1, table, &pending).await?
+        };
+        pending.retain(|(key, _)| !stale.contains(&key_id(key)));
+        let (keys, values): (Vec<Vec<Value>>, Vec<Vec<Value>>) = pending.into_iter().unzip();
+        let batch = Rows {
+            mapping: &table.mapping,
+            destination: &table.destination,
+            rows: &values,
+            keys: &keys,
+        };
+        write::insert(tx, &batch, OnDuplicate::Update(&table.update_columns)).await?;
+        if later.is_empty() {
+            return Ok(rows.len() as u64);
+        }
+        pending = later;
     }
-    let (keys, values): (Vec<Vec<Value>>, Vec<Vec<Value>>) = rows.iter().cloned().unzip();
-    let batch = Rows {
-        mapping: &table.mapping,
-        destination: &table.destination,
-        rows: &values,
-        keys: &keys,
+    Err(Error::Data {
+        table: table.mapping.destination_table.clone(),
+        key: write::row_ref(&table.mapping, &rows[0].0),
+        message: "unique values move along a chain of more than 16 rows in one batch; nothing was written".into(),
+    })
+}
+
+/// Frees the unique value the M2 row `key` holds, for another row of this transaction; the row
+/// gets its own values back when it is written after. A nullable column of the key is set to
+/// NULL (NULLs never clash) where the upsert writes it back; else, where the upsert writes every
+/// column M2 has, the row is deleted (foreign key checks are off while upserting: no cascade)
+/// and written again whole. False when neither is safe.
+async fn park(
+    tx: &mut Transaction<'_>,
+    table: &DeltaTable,
+    columns: &[String],
+    key: &[Value],
+) -> Result<bool> {
+    let nullable = columns.iter().find(|c| {
+        table.update_columns.contains(c)
+            && table
+                .destination
+                .columns
+                .iter()
+                .any(|d| &d.name == *c && d.nullable)
+    });
+    let whole = table.update_columns.len() == table.mapping.insert_columns.len()
+        && table
+            .destination
+            .columns
+            .iter()
+            .all(|d| table.mapping.insert_columns.contains(&d.name));
+    let target = quote_ident(&table.mapping.destination_table);
+    let condition = key_list_condition(&table.destination_key, 1, "");
+    let sql = match nullable {
+        Some(column) => format!(
+            "UPDATE {target} SET {} = NULL WHERE {condition}",
+            quote_ident(column)
+        ),
+        None if whole => format!("DELETE FROM {target} WHERE {condition}"),
+        None => return Ok(false),
     };
-    write::insert(tx, &batch, OnDuplicate::Update(&table.update_columns)).await?;
-    Ok(rows.len() as u64)
+    tx.exec_drop(sql, key.to_vec()).await.map_err(|e| {
+        Error::db(
+            Side::M2,
+            e,
+            &format!(
+                "freeing a unique value of {} for a moment",
+                table.mapping.destination_table
+            ),
+        )
+    })?;
+    Ok(true)
 }
 
 /// A unique value as a case-insensitive, trailing-space-insensitive collation compares it.
@@ -277,12 +342,16 @@ fn loose(values: &[Value]) -> String {
     key_id(&normal)
 }
 
+/// Returns the rows to write after the upsert (holders parked meanwhile, and M1's current rows
+/// of ours found stale), and the keys of ours not to write in this round (stale).
 async fn resolve_unique_clashes(
     tx: &mut Transaction<'_>,
     m1: &mut Conn,
     table: &DeltaTable,
     rows: &[(Vec<Value>, Vec<Value>)],
-) -> Result<()> {
+) -> Result<(Vec<(Vec<Value>, Vec<Value>)>, HashSet<String>)> {
+    let mut later = Vec::new();
+    let mut stale = HashSet::new();
     let mapping = &table.mapping;
     let column_at = |c: &String| mapping.insert_columns.iter().position(|i| i == c);
     let key_at: Vec<usize> = table.destination_key.iter().filter_map(column_at).collect();
@@ -332,6 +401,9 @@ async fn resolve_unique_clashes(
                 let row = row.unwrap();
                 let (holder, unique) = row.split_at(key_at.len());
                 if ours.contains(&key_id(holder)) {
+                    // Rewritten by this upsert, but rows are written one by one: a row of the
+                    // batch that takes this value may come first.
+                    park(tx, table, columns, holder).await?;
                     continue;
                 }
                 // The server matched under the column's collation (case, trailing spaces):
@@ -359,6 +431,18 @@ async fn resolve_unique_clashes(
                 loose(&at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()) == loose(&unique)
             });
             if still_same {
+                // Ours may be the row that is out of date: a binlog image, or a row read before
+                // M1 moved the value on. Then M1 changed it since, and that change is pending:
+                // write M1's row as it is now (or nothing, if it is gone) in a later round.
+                let (now, _) = read_current(m1, table, std::slice::from_ref(&wanted_by)).await?;
+                let moved_on = now.first().map_or(true, |(_, row)| {
+                    loose(&at.iter().map(|&i| row[i].clone()).collect::<Vec<_>>()) != loose(&unique)
+                });
+                if moved_on {
+                    stale.insert(key_id(&wanted_by));
+                    later.extend(now);
+                    continue;
+                }
                 return Err(Error::Data {
                     table: mapping.destination_table.clone(),
                     key: write::row_ref(mapping, &wanted_by),
@@ -369,7 +453,13 @@ async fn resolve_unique_clashes(
                     ),
                 });
             }
-            // The holder's own change is pending: apply it now, then the upsert can proceed.
+            // The holder's own change is pending. Its new values may be ones our rows hold
+            // now (a swap): free this value, and write the holder after the upsert.
+            if park(tx, table, columns, &holder).await? {
+                later.extend(current);
+                continue;
+            }
+            // Else apply it now, then the upsert can proceed.
             let (keys, values): (Vec<Vec<Value>>, Vec<Vec<Value>>) = current.into_iter().unzip();
             let batch = Rows {
                 mapping,
@@ -380,5 +470,5 @@ async fn resolve_unique_clashes(
             write::insert(tx, &batch, OnDuplicate::Update(&table.update_columns)).await?;
         }
     }
-    Ok(())
+    Ok((later, stale))
 }
