@@ -238,6 +238,22 @@ impl OrderGrids {
                     (format!("({})", parts.join(" OR ")), Some(gone))
                 }
             };
+            if orders.is_some() {
+                // Increment ids swapped between entities (unique in the grid as in its source):
+                // a grid row holding a value its source now gives to one of the entities
+                // rebuilt here lets go of it (its own entity changed too, and is rebuilt with
+                // its new value now or when its change is drained).
+                let alias = if grid == "sales_order_grid" { "o" } else { "x" };
+                let free = format!(
+                    "UPDATE {} g JOIN {} {alias} ON {alias}.increment_id = g.increment_id AND {alias}.store_id = g.store_id \
+                     AND {alias}.entity_id <> g.entity_id SET g.increment_id = NULL WHERE {condition}",
+                    self.t(grid),
+                    self.t(source)
+                );
+                m2c.query_drop(&free)
+                    .await
+                    .map_err(|e| m2(e, &format!("freeing moved increment ids in {grid}")))?;
+            }
             let select = select.replace("{where}", &condition);
             let updates: Vec<String> = columns
                 .iter()
