@@ -610,7 +610,9 @@ async fn apply_with_retries(
 #[derive(Debug)]
 pub struct Quarantine {
     table: String,
-    count: std::sync::atomic::AtomicU64,
+    /// The keys quarantined by this run: a key can fail twice (with the binlog source, from its
+    /// row image and again from its deltalog claim), and counts once.
+    keys: std::sync::Mutex<HashSet<(String, String)>>,
 }
 
 impl Quarantine {
@@ -639,7 +641,7 @@ impl Quarantine {
         .map_err(|e| Error::db(Side::M2, e, "creating the quarantine table"))?;
         Ok(Quarantine {
             table,
-            count: std::sync::atomic::AtomicU64::new(0),
+            keys: std::sync::Mutex::new(HashSet::new()),
         })
     }
 
@@ -670,14 +672,16 @@ impl Quarantine {
         )
         .await
         .map_err(|e| Error::db(Side::M2, e, "recording a quarantined key"))?;
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((table.mapping.source_table.clone(), described));
         Ok(())
     }
 
     /// Keys quarantined by this run.
     pub fn count(&self) -> u64 {
-        self.count.load(std::sync::atomic::Ordering::Relaxed)
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
     }
 }
 
