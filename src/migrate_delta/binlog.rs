@@ -197,6 +197,8 @@ struct Router<'a> {
     /// This transaction's changed keys and trigger writes: (table index, key id).
     tx_changes: HashMap<(usize, String), Vec<Value>>,
     tx_writes: HashSet<(usize, String)>,
+    /// Claimed deltalog rows set pending again in this transaction.
+    tx_releases: HashSet<(usize, String)>,
     pending: HashMap<(usize, String), Pending>,
     /// Changes whose deltalog row was not seen: settled by the next event on that row.
     suspects: HashMap<(usize, String), (Vec<Value>, String)>,
@@ -397,6 +399,11 @@ impl<'a> Router<'a> {
                 }
                 self.tx_writes.insert((index, id));
             }
+            (RowKind::Update, Some((_, 2)), Some((key, 0))) => {
+                // A claimed row pending again: a trigger (settled with the transaction's
+                // changes) or a run handing back what it had in flight, which changes nothing.
+                self.tx_releases.insert((index, key_id(&key)));
+            }
             (RowKind::Update, _, Some((key, 0))) => {
                 self.tx_writes.insert((index, key_id(&key)));
             }
@@ -406,8 +413,16 @@ impl<'a> Router<'a> {
 
     /// The end of a transaction: settle the cross-check and send its keys with the position.
     async fn commit(&mut self, position: &Position) -> Result<()> {
+        let releases = std::mem::take(&mut self.tx_releases);
+        for release in &releases {
+            if !self.tx_changes.contains_key(release) {
+                // Handed back without a change: whatever it recorded came before and is not
+                // this transaction's to check.
+                self.pending.remove(release);
+            }
+        }
         for change in std::mem::take(&mut self.tx_changes) {
-            let written = self.tx_writes.contains(&change.0);
+            let written = self.tx_writes.contains(&change.0) || releases.contains(&change.0);
             let (change, key) = change;
             match self.pending.get_mut(&change) {
                 Some(p) => p.covered = true,
@@ -764,6 +779,7 @@ pub(super) async fn drive(
         flush_rows: options.page_rows.max(1),
         tx_changes: HashMap::new(),
         tx_writes: HashSet::new(),
+        tx_releases: HashSet::new(),
         pending: HashMap::new(),
         suspects: HashMap::new(),
         check: CrossCheck::default(),
