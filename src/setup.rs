@@ -132,6 +132,16 @@ impl Setup {
         })
     }
 
+    /// Whether config.xml lists a class of this step (`customer`, `log`, …) in its data or
+    /// delta steps.
+    pub fn lists_step(&self, step: &str) -> bool {
+        ["data", "delta"].iter().any(|mode| {
+            self.steps(mode)
+                .iter()
+                .any(|s| s.classes.iter().any(|c| c.step == step))
+        })
+    }
+
     /// The steps of a mode, with their classes resolved (checked by `load`).
     pub fn steps(&self, mode: &str) -> Vec<ResolvedStep<'_>> {
         self.config

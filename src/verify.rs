@@ -481,16 +481,7 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
     }
     // The Customer step's tables, through its map and its columns from M1's values.
     let mut mappings = mappings;
-    let customer_step = ["data", "delta"].iter().any(|mode| {
-        setup.steps(mode).iter().any(|s| {
-            s.classes.iter().any(|c| {
-                c.class
-                    .eq_ignore_ascii_case("Migration\\Step\\Customer\\Data")
-                    || c.class
-                        .eq_ignore_ascii_case("Migration\\Step\\Customer\\Delta")
-            })
-        })
-    });
+    let customer_step = setup.lists_step("customer");
     if customer_step {
         let step = crate::steps::customer::Customer::from_setup(setup)?;
         let customer = step
@@ -502,14 +493,7 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
     }
     // The Log step's documents, through map-log.xml (`customer_visitor.customer_id`, which its
     // data part sets from log_customer, is not part of that map and not compared).
-    let log_step = ["data", "delta"].iter().any(|mode| {
-        setup.steps(mode).iter().any(|s| {
-            s.classes.iter().any(|c| {
-                c.class.eq_ignore_ascii_case("Migration\\Step\\Log\\Data")
-                    || c.class.eq_ignore_ascii_case("Migration\\Step\\Log\\Delta")
-            })
-        })
-    });
+    let log_step = setup.lists_step("log");
     if log_step {
         if let Some(path) = o.file("log_map_file")? {
             let log_map = crate::config::MapRules::load(&path)?;
@@ -556,15 +540,7 @@ pub async fn run(setup: &Setup, options: &VerifyOptions) -> Result<VerifyReport>
     };
     // A table a step writes besides the map is not M1 through the map: it is named, not
     // compared (the step's volume check covers it).
-    let configurable = ["data", "delta"].iter().any(|mode| {
-        setup.steps(mode).iter().any(|s| {
-            s.classes.iter().any(|c| {
-                c.class
-                    .to_ascii_lowercase()
-                    .starts_with("migration\\step\\configurableprices\\")
-            })
-        })
-    });
+    let configurable = setup.lists_step("configurable_prices");
     let decimals = format!("{}catalog_product_entity_decimal", o.dest_prefix());
     if configurable && mappings.iter().any(|m| m.destination_table == decimals) {
         mappings.retain(|m| m.destination_table != decimals);

@@ -25,90 +25,42 @@ enum StepMap<'s> {
     Option(&'static str),
 }
 
-/// The deltalog group of a delta step this version runs, by DMT class, and its step logic
-/// beyond the map (none for the Map step).
-#[allow(clippy::type_complexity)]
-fn group_of<'s>(
-    class: &str,
-    setup: &'s Setup,
-) -> Result<
-    Option<(
-        String,
-        Option<std::sync::Arc<dyn crate::steps::Step>>,
-        StepMap<'s>,
-    )>,
-> {
+/// A delta step as this version runs it: its deltalog group, its logic beyond the map (none
+/// for the Map step) and where its map rules come from.
+type StepGroup<'s> = (
+    String,
+    Option<std::sync::Arc<dyn crate::steps::Step>>,
+    StepMap<'s>,
+);
+
+/// The step a DMT delta class stands for, if this version runs it.
+fn group_of<'s>(class: &str, setup: &'s Setup) -> Result<Option<StepGroup<'s>>> {
     Ok(group_of_class(class, setup)?.or_else(|| group_of_stock(class, setup)))
 }
 
 /// The steps whose construction reads files (their groups) and may fail.
-#[allow(clippy::type_complexity)]
-fn group_of_class<'s>(
-    class: &str,
-    setup: &'s Setup,
-) -> Result<
-    Option<(
-        String,
-        Option<std::sync::Arc<dyn crate::steps::Step>>,
-        StepMap<'s>,
-    )>,
-> {
-    if class
-        .trim_start_matches('\\')
-        .eq_ignore_ascii_case("Migration\\Step\\Customer\\Delta")
-    {
-        let step = crate::steps::customer::Customer::from_setup(setup)?;
-        return Ok(Some((
-            "delta_customer".into(),
-            Some(std::sync::Arc::new(step)),
-            StepMap::Main,
-        )));
-    }
-    if class
-        .trim_start_matches('\\')
-        .eq_ignore_ascii_case("Migration\\Step\\TierPrice\\Delta")
-    {
-        let step = crate::steps::tier_price::TierPrice::from_setup(setup)?;
-        return Ok(Some((
-            "delta_tier_price".into(),
-            Some(std::sync::Arc::new(step)),
-            StepMap::Main,
-        )));
-    }
-    if class
-        .trim_start_matches('\\')
-        .eq_ignore_ascii_case("Migration\\Step\\ConfigurablePrices\\Delta")
-    {
-        let step = crate::steps::configurable_prices::ConfigurablePrices::from_setup(setup);
-        return Ok(Some((
-            "delta_configurable_price".into(),
-            Some(std::sync::Arc::new(step)),
-            StepMap::Main,
-        )));
-    }
-    if class
-        .trim_start_matches('\\')
-        .eq_ignore_ascii_case("Migration\\Step\\UrlRewrite\\Version191to2000Delta")
-    {
-        let step = crate::steps::url_rewrite::UrlRewrite::from_setup(setup);
-        return Ok(Some((
-            "delta_url_rewrite".into(),
-            Some(std::sync::Arc::new(step)),
-            StepMap::Main,
-        )));
-    }
-    Ok(None)
+fn group_of_class<'s>(class: &str, setup: &'s Setup) -> Result<Option<StepGroup<'s>>> {
+    use crate::steps::{configurable_prices, customer, tier_price, url_rewrite};
+    let bare = class.trim_start_matches('\\').to_ascii_lowercase();
+    let step: std::sync::Arc<dyn crate::steps::Step> = match bare.as_str() {
+        "migration\\step\\customer\\delta" => {
+            std::sync::Arc::new(customer::Customer::from_setup(setup)?)
+        }
+        "migration\\step\\tierprice\\delta" => {
+            std::sync::Arc::new(tier_price::TierPrice::from_setup(setup)?)
+        }
+        "migration\\step\\configurableprices\\delta" => {
+            std::sync::Arc::new(configurable_prices::ConfigurablePrices::from_setup(setup))
+        }
+        "migration\\step\\urlrewrite\\version191to2000delta" => {
+            std::sync::Arc::new(url_rewrite::UrlRewrite::from_setup(setup))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some((step.group().to_string(), Some(step), StepMap::Main)))
 }
 
-#[allow(clippy::type_complexity)]
-fn group_of_stock<'s>(
-    class: &str,
-    setup: &'s Setup,
-) -> Option<(
-    String,
-    Option<std::sync::Arc<dyn crate::steps::Step>>,
-    StepMap<'s>,
-)> {
+fn group_of_stock<'s>(class: &str, setup: &'s Setup) -> Option<StepGroup<'s>> {
     let o = &setup.config.options;
     if class.eq_ignore_ascii_case("Migration\\Step\\Map\\Delta") {
         return Some(("delta_map".into(), None, StepMap::Main));

@@ -694,28 +694,47 @@ async fn record_derivations(
 ) -> Result<()> {
     if let (Some(derivations), false) = (derivations, t.derived_by.is_empty()) {
         // What later steps derive from, recorded with the rows (a crash keeps both or neither).
-        let entries: Vec<&Pending> = entries.iter().filter(|p| p.change.is_some()).collect();
+        let keys: Vec<&[Value]> = entries
+            .iter()
+            .filter(|p| p.change.is_some())
+            .map(|p| p.key.as_slice())
+            .collect();
         for step in &t.derived_by {
-            for chunk in entries.chunks(500) {
-                let values = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
-                let params: Vec<Value> = chunk
-                    .iter()
-                    .flat_map(|p| {
-                        [
-                            Value::from(step.as_str()),
-                            Value::from(t.reader.tracked.source_table.as_str()),
-                            Value::from(crate::migrate_data::state::encode_key(&p.key)),
-                        ]
-                    })
-                    .collect();
-                tx.exec_drop(
-                    format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key, slot) VALUES {values}"),
-                    params,
-                )
-                .await
-                .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
-            }
+            insert_derivations(tx, derivations, step, &t.reader.tracked.source_table, &keys)
+                .await?;
         }
+    }
+    Ok(())
+}
+
+/// Records keys of `source_table` for `step` in M2's derivations table (quoted), in the
+/// caller's transaction. `slot` is the session's connection id, so workers recording the same
+/// key write different rows and never wait on each other.
+pub(crate) async fn insert_derivations(
+    tx: &mut Transaction<'_>,
+    derivations: &str,
+    step: &str,
+    source_table: &str,
+    keys: &[&[Value]],
+) -> Result<()> {
+    for chunk in keys.chunks(500) {
+        let values = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
+        let params: Vec<Value> = chunk
+            .iter()
+            .flat_map(|key| {
+                [
+                    Value::from(step),
+                    Value::from(source_table),
+                    Value::from(crate::migrate_data::state::encode_key(key)),
+                ]
+            })
+            .collect();
+        tx.exec_drop(
+            format!("INSERT IGNORE INTO {derivations} (step, source_table, source_key, slot) VALUES {values}"),
+            params,
+        )
+        .await
+        .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
     }
     Ok(())
 }

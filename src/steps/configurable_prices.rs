@@ -243,22 +243,16 @@ impl Step for ConfigurablePrices {
                 return Ok(());
             };
             mappings.retain(|m| m.source_table != source_table);
-            mappings.push(TableMapping {
-                document: PRICING.to_string(),
+            // The key only, so the pipeline can name it; nothing is copied.
+            mappings.push(TableMapping::key_only(
+                PRICING,
                 source_table,
-                destination: DECIMAL.to_string(),
-                destination_table: format!("{}{DECIMAL}", self.dest_prefix),
-                select_columns: columns,
-                primary_key: vec!["value_id".to_string()],
-                // The key only, so the pipeline can name it; nothing is copied.
-                copies: vec![(key_at, "value_id".to_string())],
-                source_handlers: Vec::new(),
-                destination_handlers: Vec::new(),
-                insert_columns: vec!["value_id".to_string()],
-                lookups: Vec::new(),
-                filter: None,
-                estimated_rows: 0,
-            });
+                DECIMAL,
+                format!("{}{DECIMAL}", self.dest_prefix),
+                columns,
+                "value_id",
+                key_at,
+            ));
             Ok(())
         })
     }

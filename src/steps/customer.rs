@@ -27,7 +27,6 @@ use crate::db::quote_ident;
 use crate::db::schema::Schema;
 use crate::deltalog::TrackedTable;
 use crate::error::{Error, Result, Side};
-use crate::migrate_data::state::encode_key;
 use crate::pipeline::apply::{self, DeltaTable};
 use crate::source::deltalog::{key_list_condition, DeltalogReader};
 
@@ -705,28 +704,17 @@ impl Step for Customer {
                     .entities_of_values(m1, m2, m1_table, doc, left_out, keys)
                     .await?;
                 let entity_table = &entity.table.reader.tracked.source_table;
-                for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
-                    let marks = vec!["(?, ?, ?, CONNECTION_ID())"; chunk.len()].join(", ");
-                    let params: Vec<Value> = chunk
-                        .iter()
-                        .flat_map(|id| {
-                            [
-                                Value::from(self.name()),
-                                Value::from(entity_table.as_str()),
-                                Value::from(encode_key(&[Value::from(*id)])),
-                            ]
-                        })
-                        .collect();
-                    m2.exec_drop(
-                        format!(
-                            "INSERT IGNORE INTO {} (step, source_table, source_key, slot) VALUES {marks}",
-                            self.derivations_table()
-                        ),
-                        params,
-                    )
-                    .await
-                    .map_err(|e| Error::db(Side::M2, e, "recording derivations"))?;
-                }
+                let keys: Vec<Vec<Value>> =
+                    ids.into_iter().map(|id| vec![Value::from(id)]).collect();
+                let keys: Vec<&[Value]> = keys.iter().map(Vec::as_slice).collect();
+                crate::pipeline::workers::insert_derivations(
+                    m2,
+                    &self.derivations_table(),
+                    self.name(),
+                    entity_table,
+                    &keys,
+                )
+                .await?;
             }
             Ok(())
         })

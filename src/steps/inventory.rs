@@ -15,6 +15,9 @@ use crate::db::quote_ident;
 use crate::error::{Error, Result, Side};
 use crate::pipeline::apply::DeltaTable;
 
+/// Builds one of the step's INSERT … SELECT statements, for `n` ids or all.
+type FeedSql = fn(&Inventory, Option<usize>) -> String;
+
 /// The M2 table whose presence says MSI is installed.
 pub const MSI_TABLE: &str = "inventory_source_item";
 
@@ -83,25 +86,27 @@ impl Inventory {
     /// migrate:data's part, after the copy. Returns the rows written.
     pub async fn data(&self, m2: &mut Conn) -> Result<u64> {
         let source = self.default_source(m2).await?;
+        let channels = format!(
+            "INSERT INTO {} (type, code, stock_id) SELECT 'website', code, 1 FROM {} WHERE code != 'admin' \
+             ON DUPLICATE KEY UPDATE stock_id = VALUES(stock_id)",
+            self.t("inventory_stock_sales_channel"),
+            self.t("store_website")
+        );
+        let with_source = vec![Value::from(source.as_str())];
         let mut written = 0;
-        for (sql, what) in [
-            (self.source_items_sql(None), "inventory_source_item"),
-            (self.shipments_sql(None), "inventory_shipment_source"),
+        for (sql, params, what) in [
             (
-                format!(
-                    "INSERT INTO {} (type, code, stock_id) SELECT 'website', code, 1 FROM {} WHERE code != 'admin' \
-                     ON DUPLICATE KEY UPDATE stock_id = VALUES(stock_id)",
-                    self.t("inventory_stock_sales_channel"),
-                    self.t("store_website")
-                ),
-                "inventory_stock_sales_channel",
+                self.source_items_sql(None),
+                with_source.clone(),
+                "inventory_source_item",
             ),
+            (
+                self.shipments_sql(None),
+                with_source,
+                "inventory_shipment_source",
+            ),
+            (channels, Vec::new(), "inventory_stock_sales_channel"),
         ] {
-            let params: Vec<Value> = if sql.contains('?') {
-                vec![source.as_str().into()]
-            } else {
-                Vec::new()
-            };
             m2.exec_drop(sql, params)
                 .await
                 .map_err(|e| Error::db(Side::M2, e, &format!("writing {what}")))?;
@@ -168,20 +173,17 @@ impl Step for Inventory {
             let source = self.default_source(m2).await?;
             // Deleted stock items and shipments: their rows stay, as the DMT leaves them (M2's
             // own foreign key takes a shipment's source row with the shipment).
-            for (ids, build, what) in [
-                (&items, 0, "inventory_source_item"),
-                (&shipments, 1, "inventory_shipment_source"),
-            ] {
-                let ids: Vec<u64> = ids.iter().copied().collect();
+            let items: Vec<u64> = items.into_iter().collect();
+            let shipments: Vec<u64> = shipments.into_iter().collect();
+            let feeds: [(&[u64], FeedSql, &str); 2] = [
+                (&items, Self::source_items_sql, "inventory_source_item"),
+                (&shipments, Self::shipments_sql, "inventory_shipment_source"),
+            ];
+            for (ids, sql, what) in feeds {
                 for chunk in ids.chunks(1000) {
-                    let sql = if build == 0 {
-                        self.source_items_sql(Some(chunk.len()))
-                    } else {
-                        self.shipments_sql(Some(chunk.len()))
-                    };
                     let mut params: Vec<Value> = vec![source.as_str().into()];
                     params.extend(chunk.iter().map(|id| Value::from(*id)));
-                    m2.exec_drop(sql, params)
+                    m2.exec_drop(sql(self, Some(chunk.len())), params)
                         .await
                         .map_err(|e| Error::db(Side::M2, e, &format!("writing {what}")))?;
                 }

@@ -59,6 +59,34 @@ impl TableMapping {
         )
     }
 
+    /// A mapping that names only the key, for a table a step writes itself: the pipeline needs
+    /// the key to route, acknowledge and name rows; nothing is copied through it.
+    pub fn key_only(
+        document: &str,
+        source_table: String,
+        destination: &str,
+        destination_table: String,
+        select_columns: Vec<String>,
+        key: &str,
+        key_at: usize,
+    ) -> TableMapping {
+        TableMapping {
+            document: document.to_string(),
+            source_table,
+            destination: destination.to_string(),
+            destination_table,
+            select_columns,
+            primary_key: vec![key.to_string()],
+            copies: vec![(key_at, key.to_string())],
+            source_handlers: Vec::new(),
+            destination_handlers: Vec::new(),
+            insert_columns: vec![key.to_string()],
+            lookups: Vec::new(),
+            filter: None,
+            estimated_rows: 0,
+        }
+    }
+
     /// `select_from` with the map's own filter and `condition` (over `t`), when either is set.
     pub fn select_where(&self, condition: Option<&str>) -> String {
         let mut sql = self.select_from();

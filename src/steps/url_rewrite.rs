@@ -459,22 +459,16 @@ impl Step for UrlRewrite {
                 .position(|c| c == "url_rewrite_id")
                 .unwrap_or(0);
             mappings.retain(|m| m.source_table != source_table);
-            mappings.push(TableMapping {
-                document: SOURCE.to_string(),
+            // The key only, so the pipeline can name it; the step writes the rows.
+            mappings.push(TableMapping::key_only(
+                SOURCE,
                 source_table,
-                destination: DESTINATION.to_string(),
-                destination_table: format!("{}{DESTINATION}", self.dest_prefix),
-                select_columns: columns,
-                primary_key: vec!["url_rewrite_id".to_string()],
-                // The key only, so the pipeline can name it; the step writes the rows.
-                copies: vec![(key_at, "url_rewrite_id".to_string())],
-                source_handlers: Vec::new(),
-                destination_handlers: Vec::new(),
-                insert_columns: vec!["url_rewrite_id".to_string()],
-                lookups: Vec::new(),
-                filter: None,
-                estimated_rows: 0,
-            });
+                DESTINATION,
+                format!("{}{DESTINATION}", self.dest_prefix),
+                columns,
+                "url_rewrite_id",
+                key_at,
+            ));
             Ok(())
         })
     }
