@@ -246,6 +246,11 @@ pub async fn upsert(
     if rows.is_empty() {
         return Ok(0);
     }
+    let rows = consistent_rows(tx, m1, table, rows).await?;
+    let rows = rows.as_slice();
+    if rows.is_empty() {
+        return Ok(0);
+    }
     // Holders parked by the clash resolution get their own M1 rows after this upsert: values
     // swapped between rows (a → b's value, b → a's) can only be written in that order. A chain
     // of such moves takes a round each.
@@ -275,6 +280,61 @@ pub async fn upsert(
         key: write::row_ref(&table.mapping, &rows[0].0),
         message: "unique values move along a chain of more than 16 rows in one batch; nothing was written".into(),
     })
+}
+
+/// Rows of one batch that hold the same value of a unique key come from binlog images of
+/// different moments (one row's move away from the value is still to come): those rows are
+/// read again from M1, in one statement, so the batch writes one consistent state; rows M1 no
+/// longer has are deleted.
+async fn consistent_rows(
+    tx: &mut Transaction<'_>,
+    m1: &mut Conn,
+    table: &DeltaTable,
+    rows: &[(Vec<Value>, Vec<Value>)],
+) -> Result<Vec<(Vec<Value>, Vec<Value>)>> {
+    // Rows are keyed by the M1 primary key; reading again goes by the deltalog key.
+    if table.partial_key || table.keys() != table.mapping.primary_key.as_slice() {
+        return Ok(rows.to_vec());
+    }
+    let column_at = |c: &String| table.mapping.insert_columns.iter().position(|i| i == c);
+    let mut again: HashSet<String> = HashSet::new();
+    for (_, columns) in &table.destination.unique_keys {
+        let Some(at) = columns
+            .iter()
+            .map(column_at)
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        let mut first: std::collections::HashMap<String, &Vec<Value>> = Default::default();
+        for (key, row) in rows {
+            let unique: Vec<Value> = at.iter().map(|&i| row[i].clone()).collect();
+            if unique.contains(&Value::NULL) {
+                continue;
+            }
+            if let Some(other) = first.insert(loose(&unique), key) {
+                again.insert(key_id(other));
+                again.insert(key_id(key));
+            }
+        }
+    }
+    if again.is_empty() {
+        return Ok(rows.to_vec());
+    }
+    let keys: Vec<Vec<Value>> = rows
+        .iter()
+        .filter(|(key, _)| again.contains(&key_id(key)))
+        .map(|(key, _)| key.clone())
+        .collect();
+    let (current, gone) = read_current(m1, table, &keys).await?;
+    delete(tx, table, &gone).await?;
+    let mut out: Vec<(Vec<Value>, Vec<Value>)> = rows
+        .iter()
+        .filter(|(key, _)| !again.contains(&key_id(key)))
+        .cloned()
+        .collect();
+    out.extend(current);
+    Ok(out)
 }
 
 /// Frees the unique value the M2 row `key` holds, for another row of this transaction; the row
